@@ -1,0 +1,98 @@
+// Package admin serves the admin API (CONTRACT §4) on its own listener:
+// liveness and readiness without credentials, everything else behind a bearer
+// token compared in constant time.
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/requestid"
+	"github.com/portcullis/portcullis/internal/snapshot"
+)
+
+// Config is what the admin API serves.
+type Config struct {
+	Token   string // the bearer token; must not be empty
+	Metrics http.Handler
+	Holder  *snapshot.Holder
+	// Warnings returns the current warnings shown in /readyz (may be nil).
+	Warnings func() []string
+}
+
+// New returns the admin API handler.
+func New(cfg Config) http.Handler {
+	tokenHash := sha256.Sum256([]byte(cfg.Token))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		snap := cfg.Holder.Load()
+		warnings := []string{}
+		if cfg.Warnings != nil {
+			warnings = append(warnings, cfg.Warnings()...)
+		}
+		if snap == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "warnings": warnings})
+			return
+		}
+		listeners := map[string]string{}
+		for _, l := range snap.Listeners {
+			listeners[l.Name] = l.Addr
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"ready":      true,
+			"gateway":    snap.Policy.Gateway.Metadata.Name,
+			"compiledAt": snap.CompiledAt.UTC().Format(time.RFC3339),
+			"listeners":  listeners,
+			"warnings":   warnings,
+		})
+	})
+	protected := http.NewServeMux()
+	protected.Handle("GET /metrics", cfg.Metrics)
+	protected.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httperr.Write(w, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no such admin endpoint", nil), r.Header.Get(requestid.Header))
+	})
+	mux.Handle("/", requireToken(tokenHash, protected))
+	return withRequestID(mux)
+}
+
+// withRequestID gives every admin response an X-Request-Id, as on the data plane.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestid.FromHeader(r.Header[requestid.Header])
+		r.Header[requestid.Header] = []string{id}
+		w.Header()[requestid.Header] = []string{id}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireToken lets a request through only with `Authorization: Bearer TOKEN`.
+// Hashing both sides first makes the comparison constant-time in the length too.
+func requireToken(want [32]byte, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			e := httperr.New(http.StatusUnauthorized, httperr.DecisionUnauthenticated, "a valid admin bearer token is required", nil)
+			e.Header = http.Header{"Www-Authenticate": {`Bearer realm="portcullis-admin"`}}
+			httperr.Write(w, e, r.Header.Get(requestid.Header))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,49 @@
+package config
+
+import "fmt"
+
+// refuseUnimplemented refuses, at the field, every use of a component this
+// version does not implement yet: a policy that asks for one must never be
+// accepted and then silently not enforced. This is the one list of them; when a
+// component lands, delete its lines here.
+func (c checker) refuseUnimplemented() {
+	switch m := c.d.m.(type) {
+	case *Gateway:
+		for i, l := range m.Spec.Listeners {
+			path := indexPath("spec.listeners", i)
+			c.refuse(l.Protocol == "HTTPS", path+".protocol", "protocol HTTPS")
+			c.refuse(l.TLS != nil, path+".tls", "listener tls")
+		}
+		for _, site := range m.Spec.routeSites() {
+			r, path := site.r, site.path
+			if a := r.Authentication; a != nil {
+				switch a.Type {
+				case "oauth2", "jwt", "apiKey", "mtls":
+					c.refuse(true, path+".authentication.type", fmt.Sprintf("authentication type %q", a.Type))
+				}
+			}
+			c.refuse(r.Authorization != nil, path+".authorization", "authorization")
+			c.refuse(r.RateLimit != nil, path+".rateLimit", "rateLimit")
+			c.refuse(r.Quota != nil, path+".quota", "quota")
+			c.refuse(r.Validation != nil, path+".validation", "validation")
+			c.refuse(r.WAF != nil, path+".waf", "waf")
+			c.refuse(r.AI != nil, path+".ai", "ai")
+		}
+	case *Service:
+		c.refuse(m.Spec.TLS != nil, "spec.tls", "Service tls")
+		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
+	case *Consumer:
+		c.refuse(m.Spec.RateLimit != nil, "spec.rateLimit", "Consumer rateLimit")
+	case *PolicyTest:
+		c.refuse(true, "kind", "kind PolicyTest")
+	case *Monitor:
+		c.refuse(true, "kind", "kind Monitor")
+	}
+}
+
+// refuse reports what, used at path, as not implemented yet.
+func (c checker) refuse(used bool, path, what string) {
+	if used {
+		c.at(path, "%s is not implemented yet in this version; remove it or upgrade", what)
+	}
+}

@@ -1,0 +1,168 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// service checks a Service: its URLs, tls and health check.
+func (c checker) service(s *ServiceSpec) {
+	switch {
+	case s.URL != "" && len(s.URLs) > 0:
+		c.at("spec.urls", "set url or urls, not both")
+	case s.URL == "" && len(s.URLs) == 0 && !c.d.bad["spec.urls"]:
+		c.at("spec.url", "a Service needs url or urls")
+	}
+	if s.URL != "" {
+		c.url("spec.url", "url", s.URL, false)
+	}
+	for i, u := range s.URLs {
+		c.url(indexPath("spec.urls", i), "url", u, false)
+	}
+	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		c.at("spec.tls", "tls.certFile and tls.keyFile go together")
+	}
+	if h := s.HealthCheck; h != nil && h.Path != "" && !strings.HasPrefix(h.Path, "/") {
+		c.at("spec.healthCheck.path", "healthCheck.path %q must start with \"/\"", h.Path)
+	}
+}
+
+// jwtAlgorithms are the signature algorithms an oauth2 or jwt AuthProvider may
+// accept.
+var jwtAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// tokenOnlyFields are the AuthProvider fields for oauth2 and jwt only.
+var tokenOnlyFields = []string{"issuer", "jwksURL", "audiences", "algorithms", "clockSkew", "introspection", "claims", "caFile"}
+
+// authProvider checks an AuthProvider: the fields its type needs and allows.
+func (c checker) authProvider(s *AuthProviderSpec) {
+	if !c.oneOf("spec.type", "type", s.Type, true, "oauth2", "jwt", "apiKey") {
+		return
+	}
+	if s.Type == "apiKey" {
+		for _, f := range tokenOnlyFields {
+			if c.has("spec." + f) {
+				c.at("spec."+f, "%s is only for oauth2 and jwt providers", f)
+			}
+		}
+		if s.Header != "" && s.Query != "" {
+			c.at("spec.query", "set header or query, not both")
+		}
+		if s.Header != "" && !isToken(s.Header) {
+			c.at("spec.header", "header %q is not a valid header name", s.Header)
+		}
+		return
+	}
+	for _, f := range []string{"header", "query"} {
+		if c.has("spec." + f) {
+			c.at("spec."+f, "%s is only for apiKey providers", f)
+		}
+	}
+	switch {
+	case s.Type == "jwt" && s.Introspection != nil:
+		c.at("spec.introspection", "introspection is only for oauth2 providers")
+	case s.Issuer == "" && s.JWKSURL == "" && s.Introspection == nil:
+		alternatives := "issuer or jwksURL"
+		if s.Type == "oauth2" {
+			alternatives = "issuer, jwksURL or introspection"
+		}
+		c.at("spec.issuer", "an AuthProvider of type %s needs %s", s.Type, alternatives)
+	}
+	if s.Issuer != "" {
+		c.url("spec.issuer", "issuer", s.Issuer, false)
+	}
+	if s.JWKSURL != "" {
+		c.url("spec.jwksURL", "jwksURL", s.JWKSURL, true)
+	}
+	if in := s.Introspection; in != nil {
+		if in.URL == "" {
+			c.at("spec.introspection.url", "introspection.url is required")
+		} else {
+			c.url("spec.introspection.url", "introspection.url", in.URL, true)
+		}
+		if in.ClientID == "" {
+			c.at("spec.introspection.clientID", "introspection.clientID is required")
+		}
+		if in.ClientSecretEnv == "" {
+			c.at("spec.introspection.clientSecretEnv", "introspection.clientSecretEnv is required")
+		}
+	}
+	for i, alg := range s.Algorithms {
+		switch {
+		case alg == "none" || strings.HasPrefix(alg, "HS"):
+			c.at(indexPath("spec.algorithms", i), "algorithm %q is never accepted", alg)
+		case !slices.Contains(jwtAlgorithms, alg):
+			c.at(indexPath("spec.algorithms", i), "algorithm %q is not one of %s", alg, strings.Join(jwtAlgorithms, ", "))
+		}
+	}
+}
+
+// consumer checks a Consumer: its keys (unique across consumers) and rate limit.
+func (c checker) consumer(s *ConsumerSpec) {
+	for i, k := range s.APIKeys {
+		path := indexPath("spec.apiKeys", i)
+		if k.ID == "" {
+			c.at(path+".id", "key id is required")
+		} else if first, dup := c.v.keyIDs[k.ID]; dup {
+			c.at(path+".id", "duplicate key id %q (the first is at %s)", k.ID, first)
+		} else {
+			c.v.keyIDs[k.ID] = c.pos(path + ".id")
+		}
+		if !sha256Hex.MatchString(k.SHA256) {
+			c.at(path+".sha256", "sha256 must be 64 lowercase hex digits (the SHA-256 of the key)")
+		} else if first, dup := c.v.keyHashes[k.SHA256]; dup {
+			c.at(path+".sha256", "this key's sha256 is already declared at %s", first)
+		} else {
+			c.v.keyHashes[k.SHA256] = c.pos(path + ".sha256")
+		}
+	}
+	c.rateLimit("spec.rateLimit", s.RateLimit)
+}
+
+// aiProvider checks an AIProvider: its type, base URL and prices.
+func (c checker) aiProvider(s *AIProviderSpec) {
+	c.oneOf("spec.type", "type", s.Type, true, "openai", "anthropic", "gemini", "mistral", "qwen", "ollama", "openaiCompatible")
+	switch {
+	case s.BaseURL != "":
+		c.url("spec.baseURL", "baseURL", s.BaseURL, false)
+	case s.Type == "openaiCompatible":
+		c.at("spec.baseURL", "an openaiCompatible AIProvider needs baseURL")
+	}
+	for model, price := range s.Pricing {
+		if price.InputPerMTok < 0 || price.OutputPerMTok < 0 {
+			c.at(keyPath("spec.pricing", model), "the price of %q must not be negative", model)
+		}
+	}
+}
+
+// policyTest checks the cases of a PolicyTest.
+func (c checker) policyTest(s *PolicyTestSpec) {
+	for i, tc := range s.Cases {
+		path := indexPath("spec.cases", i)
+		if tc.Name == "" {
+			c.at(path+".name", "a case needs a name")
+		}
+		switch {
+		case tc.Request.Method == "":
+			c.at(path+".request.method", "request.method is required")
+		case !isToken(tc.Request.Method):
+			c.at(path+".request.method", "%q is not an HTTP method", tc.Request.Method)
+		}
+		if !strings.HasPrefix(tc.Request.Path, "/") {
+			c.at(path+".request.path", "request.path must start with \"/\"")
+		}
+		switch {
+		case !c.has(path + ".expect.status"):
+			c.at(path+".expect.status", "expect.status is required")
+		case tc.Expect.Status < 100 || tc.Expect.Status > 599:
+			c.at(path+".expect.status", "expect.status %d is not an HTTP status (100-599)", tc.Expect.Status)
+		}
+	}
+}
+
+// monitor checks a Monitor's alert webhook.
+func (c checker) monitor(s *MonitorSpec) {
+	if a := s.Alerts; a != nil && a.Webhook != "" {
+		c.url("spec.alerts.webhook", "alerts.webhook", a.Webhook, true)
+	}
+}

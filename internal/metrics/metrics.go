@@ -1,0 +1,147 @@
+// Package metrics defines the gateway's Prometheus metrics. Every name starts
+// with portcullis_. Per-route handles are resolved when a snapshot is built, so
+// the request path does no label hashing for its histograms and only a map
+// read under a shared lock for its counters.
+package metrics
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Unmatched is the route label of requests that matched no route.
+const Unmatched = "_unmatched"
+
+// latencyBuckets suit a gateway: most answers take well under a millisecond of
+// its own time, upstreams take longer.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Gateway holds every metric of one gateway process.
+type Gateway struct {
+	registry *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	upstream        *prometheus.HistogramVec
+	reloads         *prometheus.CounterVec
+	accessLogDrops  prometheus.Counter
+	activeListeners prometheus.Gauge
+}
+
+// New registers the gateway's metrics, plus the Go runtime and process collectors.
+func New() *Gateway {
+	reg := prometheus.NewRegistry()
+	g := &Gateway{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_requests_total",
+			Help: "Requests answered, by route, status and decision.",
+		}, []string{"route", "status", "decision"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portcullis_request_duration_seconds",
+			Help:    "Time from the request's arrival to the end of its response, by route.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portcullis_upstream_duration_seconds",
+			Help:    "Time from sending a request upstream to its response headers, by route.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_config_reloads_total",
+			Help: "Configuration loads, by result (applied, unchanged, rejected).",
+		}, []string{"result"}),
+		accessLogDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_access_log_dropped_total",
+			Help: "Access log lines dropped because the writer could not keep up.",
+		}),
+		activeListeners: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portcullis_listeners",
+			Help: "Listeners currently serving.",
+		}),
+	}
+	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return g
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (g *Gateway) Handler() http.Handler {
+	return promhttp.HandlerFor(g.registry, promhttp.HandlerOpts{})
+}
+
+// Registry lets later components register their own collectors.
+func (g *Gateway) Registry() *prometheus.Registry { return g.registry }
+
+// Reload counts a configuration load with its result.
+func (g *Gateway) Reload(result string) { g.reloads.WithLabelValues(result).Inc() }
+
+// AccessLogDropped counts a dropped access log line.
+func (g *Gateway) AccessLogDropped() { g.accessLogDrops.Inc() }
+
+// SetListeners records how many listeners serve.
+func (g *Gateway) SetListeners(n int) { g.activeListeners.Set(float64(n)) }
+
+// Route returns the handles for one route's metrics.
+func (g *Gateway) Route(name string) *Route {
+	return &Route{
+		name:     name,
+		requests: g.requests,
+		duration: g.duration.WithLabelValues(name),
+		upstream: g.upstream.WithLabelValues(name),
+		counters: map[counterKey]prometheus.Counter{},
+	}
+}
+
+// Route is one route's metrics, resolved once per snapshot.
+type Route struct {
+	name     string
+	requests *prometheus.CounterVec
+	duration prometheus.Observer
+	upstream prometheus.Observer
+
+	mu       sync.RWMutex
+	counters map[counterKey]prometheus.Counter
+}
+
+type counterKey struct {
+	status   int
+	decision string
+}
+
+// Observe records one answered request. upstream is zero when the request
+// never reached an upstream.
+func (r *Route) Observe(status int, decision string, total, upstream time.Duration) {
+	r.counter(status, decision).Inc()
+	r.duration.Observe(total.Seconds())
+	if upstream > 0 {
+		r.upstream.Observe(upstream.Seconds())
+	}
+}
+
+func (r *Route) counter(status int, decision string) prometheus.Counter {
+	k := counterKey{status, decision}
+	r.mu.RLock()
+	c, ok := r.counters[k]
+	r.mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = r.requests.WithLabelValues(r.name, statusLabel(status), decision)
+	r.mu.Lock()
+	r.counters[k] = c
+	r.mu.Unlock()
+	return c
+}
+
+func statusLabel(status int) string {
+	if status < 100 || status > 999 {
+		return "0"
+	}
+	return string([]byte{byte('0' + status/100), byte('0' + status/10%10), byte('0' + status%10)})
+}

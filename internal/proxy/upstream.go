@@ -1,0 +1,327 @@
+// Package proxy forwards requests to upstream Services over its own HTTP/1.1
+// transport, written for a gateway's hot path: a LIFO pool of connections per
+// target with their buffers kept across requests, request heads written by
+// hand into a bufio.Writer, response heads parsed by hand straight into the
+// client's header map, no per-request goroutines or timers, no header map
+// cloning, no fmt or reflection. A warm forwarded GET allocates a handful of
+// objects, most of them the strings of the response head.
+//
+// The edge stays net/http's server: Forward takes its ResponseWriter and
+// Request. What the upstream sees follows CONTRACT §3: hop-by-hop fields and
+// client copies of the gateway's own fields removed, X-Forwarded-* and
+// X-Request-Id set by the gateway.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// UpstreamConfig describes one Service: where it is and how to reach it.
+type UpstreamConfig struct {
+	Name    string     // the Service name, for errors and logs only
+	Targets []*url.URL // http:// or https:// URLs, used round-robin
+
+	// TLS, when set, configures https targets; its ServerName defaults to
+	// the target's host. Without it, certificates are verified against the
+	// system roots.
+	TLS *tls.Config
+
+	DialTimeout      time.Duration // connect (and TLS handshake) timeout; default 5s
+	MaxIdlePerTarget int           // idle connections kept per target; default 512
+	IdleTimeout      time.Duration // idle connections older than this are closed, never reused; default 90s
+}
+
+// Defaults of UpstreamConfig.
+const (
+	DefaultDialTimeout      = 5 * time.Second
+	DefaultMaxIdlePerTarget = 512
+	DefaultIdleTimeout      = 90 * time.Second
+)
+
+// Upstream is one Service: its targets, used round-robin, each with its own
+// connection pool. It is safe for concurrent use.
+type Upstream struct {
+	name    string
+	targets []*target
+	next    atomic.Uint32
+}
+
+// NewUpstream checks cfg and builds its Upstream. No connection is opened
+// until the first request.
+func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
+	if len(cfg.Targets) == 0 {
+		return nil, errors.New("proxy: service " + cfg.Name + ": no target URLs")
+	}
+	dialTimeout := cmp(cfg.DialTimeout, DefaultDialTimeout)
+	idleTimeout := cmp(cfg.IdleTimeout, DefaultIdleTimeout)
+	maxIdle := cfg.MaxIdlePerTarget
+	if maxIdle <= 0 {
+		maxIdle = DefaultMaxIdlePerTarget
+	}
+	u := &Upstream{name: cfg.Name}
+	for _, tu := range cfg.Targets {
+		t, err := newTarget(tu, cfg.TLS)
+		if err != nil {
+			return nil, errors.New("proxy: service " + cfg.Name + ": " + err.Error())
+		}
+		t.dialer = net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+		t.maxIdle = maxIdle
+		t.idleTimeout = idleTimeout
+		u.targets = append(u.targets, t)
+	}
+	return u, nil
+}
+
+// cmp returns d, or def when d is not positive.
+func cmp(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// newTarget checks one target URL and prepares what every request to it
+// needs: the address to dial, the Host field, the path prefix and the TLS
+// configuration.
+func newTarget(u *url.URL, base *tls.Config) (*target, error) {
+	if u == nil {
+		return nil, errors.New("nil target URL")
+	}
+	var port string
+	switch u.Scheme {
+	case "http":
+		port = "80"
+	case "https":
+		port = "443"
+	default:
+		return nil, errors.New("target " + u.Redacted() + ": scheme must be http or https")
+	}
+	if u.Hostname() == "" || u.User != nil || u.Opaque != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, errors.New("target " + u.Redacted() + ": want scheme://host[:port][/path] only")
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	t := &target{
+		addr:       net.JoinHostPort(u.Hostname(), port),
+		host:       u.Host,
+		pathPrefix: strings.TrimSuffix(u.EscapedPath(), "/"),
+	}
+	if !validFieldValue(t.host) || strings.ContainsAny(t.host, " \t") {
+		return nil, errors.New("target " + u.Redacted() + ": invalid host")
+	}
+	if u.Scheme == "https" {
+		if base != nil {
+			t.tls = base.Clone()
+		} else {
+			t.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if t.tls.ServerName == "" {
+			t.tls.ServerName = u.Hostname()
+		}
+		// This transport speaks HTTP/1.1 only; say so, so that the upstream
+		// never picks h2.
+		t.tls.NextProtos = []string{"http/1.1"}
+	}
+	return t, nil
+}
+
+// Close closes the idle connections of every target and stops pooling. Requests
+// in flight finish; their connections are closed when they are done. Forward
+// still works after Close, without pooling.
+func (u *Upstream) Close() {
+	for _, t := range u.targets {
+		t.close()
+	}
+}
+
+// Forwarding is what the gateway decided about one request before it is
+// forwarded: the path to send and the values of the fields it sets.
+type Forwarding struct {
+	// Path is the normalized path to send (after any stripPrefix) in its
+	// escaped, wire form; bytes that cannot appear in a request line are
+	// percent-encoded. The query is r.URL.RawQuery.
+	Path string
+
+	RequestID         string // sent as X-Request-Id
+	ClientIP          string // the client address as the gateway determined it
+	PriorForwardedFor string // the client's X-Forwarded-For to keep (trusted peers only), "" otherwise
+	Proto, Host       string // X-Forwarded-Proto and X-Forwarded-Host ("" sends none)
+
+	// Timeout bounds connecting, sending the request and waiting for the
+	// response head (0: no bound). Response bodies are not bounded here; the
+	// server's write timeout bounds slow clients.
+	Timeout time.Duration
+
+	// AllowWebSocket lets a WebSocket upgrade through; without it the
+	// upgrade fields are removed and the request goes as a plain one.
+	AllowWebSocket bool
+
+	// ExtraHeaders are added after scrubbing (X-Consumer-Name, ...). Names
+	// that frame or route the message (Host, Content-Length, Connection, ...)
+	// are refused.
+	ExtraHeaders [][2]string
+}
+
+// Result describes a forwarded exchange, for logs and metrics.
+type Result struct {
+	Status          int           // the status relayed to the client
+	BytesWritten    int64         // response body bytes written to the client
+	UpstreamLatency time.Duration // from the start of Forward to the response head
+}
+
+// Forward sends r to one of the Service's targets and streams the answer to
+// w.
+//
+// An error is returned, always as an *httperr.Error, only when nothing has
+// been written to w: 502 when the upstream cannot be reached or answers
+// something malformed, 504 when f.Timeout passes first, 400/413 when the
+// client's body cannot be read. Once the response has started, a failure of
+// either side (the upstream breaking off mid-body, the client going away)
+// aborts the client connection with panic(http.ErrAbortHandler), as
+// net/http's own reverse proxy does, so that a truncated body is never
+// mistaken for a whole one; callers that record requests should do it in a
+// deferred function.
+//
+// A request on a pooled connection that fails before any byte of a response
+// arrives is retried once on a new connection when it has no body and an
+// idempotent method. A pooled connection is checked before a request that
+// could not be retried, and before any request once it has been idle a
+// while, so that one the upstream closed (or wrote an unsolicited 408 to)
+// while idle is not used in the first place.
+func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding) (Result, error) {
+	start := time.Now()
+	t := u.targets[0]
+	if len(u.targets) > 1 {
+		t = u.targets[(u.next.Add(1)-1)%uint32(len(u.targets))]
+	}
+	var deadline time.Time
+	if f.Timeout > 0 {
+		deadline = start.Add(f.Timeout)
+	}
+	ctx := r.Context()
+	upgrade := f.AllowWebSocket && wantsWebSocket(r)
+	canRetry := replayable(r)
+
+	var c *conn
+	stop := notWatching
+	for attempt := 0; ; attempt++ {
+		var err error
+		if attempt == 0 {
+			c = t.get(start, !canRetry)
+		}
+		if c == nil {
+			if c, err = t.dial(ctx, deadline); err != nil {
+				return Result{}, u.fail(t, "connect", err)
+			}
+		}
+		c.setDeadline(deadline)
+		if deadline.IsZero() {
+			stop = c.abortOnDone(ctx)
+		}
+		pooled := c.reused
+		fresh, err := c.exchange(r, f, upgrade)
+		if err == nil {
+			break
+		}
+		stop()
+		c.close()
+		c = nil
+		if !(attempt == 0 && pooled && fresh && canRetry) {
+			return Result{}, u.fail(t, "exchange", err)
+		}
+	}
+
+	h := &c.head
+	latency := time.Since(start)
+	if h.status == http.StatusSwitchingProtocols {
+		stop()
+		if !upgrade {
+			c.close()
+			return Result{}, u.fail(t, "exchange", headError("101 to a request that did not ask to upgrade"))
+		}
+		return u.switchProtocols(w, c, latency)
+	}
+	// The body is not bounded by f.Timeout; the server bounds slow clients.
+	c.setDeadline(time.Time{})
+	fr := h.framing(r.Method == http.MethodHead)
+	flush := h.streams(fr)
+	if flush && !deadline.IsZero() {
+		// A stream may idle for long: stop it when the client leaves.
+		stop = c.abortOnDone(ctx)
+	}
+	h.copyFields(w.Header())
+	w.WriteHeader(h.status)
+	n, reusable, err := c.relayBody(w, h, fr, flush)
+	if !stop() {
+		reusable = false // aborted: the connection's deadline is spent
+	}
+	if err != nil {
+		c.close()
+		panic(http.ErrAbortHandler)
+	}
+	if reusable && !h.close && c.br.Buffered() == 0 {
+		t.put(c)
+	} else {
+		c.close()
+	}
+	return Result{Status: h.status, BytesWritten: n, UpstreamLatency: latency}, nil
+}
+
+// notWatching is the stop function when no abortOnDone is registered.
+func notWatching() bool { return true }
+
+// exchange writes the request and reads the head of the final response into
+// c.head, skipping interim (1xx) responses other than 101. fresh reports that
+// the request failed on a connection failure before any byte of a response
+// arrived (not a timeout, not the client's body, not an invalid request), so
+// that it may be retried on another connection.
+func (c *conn) exchange(r *http.Request, f *Forwarding, upgrade bool) (fresh bool, err error) {
+	if err := c.writeRequest(r, f, upgrade); err != nil {
+		switch err.(type) {
+		case invalidRequestError, bodyReadError:
+			return false, err
+		}
+		return !isTimeout(err), err
+	}
+	for interim := 0; ; interim++ {
+		c.buf, err = readResponseHead(c.br, &c.head, c.buf)
+		if err != nil {
+			return interim == 0 && len(c.buf) == 0 && !isTimeout(err), err
+		}
+		if s := c.head.status; s >= 200 || s == http.StatusSwitchingProtocols {
+			return false, nil
+		}
+		if interim == maxInterim {
+			return false, headError("too many interim responses")
+		}
+	}
+}
+
+// replayable reports whether r may be sent again after its first attempt
+// failed: it has no body, and its method is idempotent (RFC 9110 §9.2.2) or
+// it carries an idempotency key.
+func replayable(r *http.Request) bool {
+	if r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0) {
+		return false
+	}
+	switch r.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
+}
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

@@ -1,0 +1,229 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/accesslog"
+	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/reqpath"
+	"github.com/portcullis/portcullis/internal/requestid"
+	"github.com/portcullis/portcullis/internal/snapshot"
+)
+
+// bodyIdleTimeout is how long a request body may go without sending a byte
+// before the gateway gives up on the client (slow-body protection).
+const bodyIdleTimeout = 30 * time.Second
+
+// edge is the http.Handler of one bound address: it takes a request from the
+// listener to its route's upstream, on the snapshot active when it arrived.
+type edge struct {
+	addr string
+	srv  *Server
+}
+
+func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := e.srv.holder.Load()
+	reqID := requestid.FromHeader(r.Header[requestid.Header])
+	w.Header()[requestid.Header] = []string{reqID}
+	clientIP, peerIP, priorXFF := clientAddr(r, snap.TrustedProxies)
+
+	entry := accesslog.Entry{
+		Time: start, RequestID: reqID, Method: r.Method, Path: r.URL.Path,
+		Route: metrics.Unmatched, ClientIP: clientIP,
+	}
+	var routeMetrics *metrics.Route
+	var herr *httperr.Error
+	var res proxy.Result
+
+	ln := snap.ListenerByAddr(e.addr)
+	if ln == nil {
+		// The listener was removed by a reload and is draining.
+		herr = httperr.New(http.StatusServiceUnavailable, httperr.DecisionNotFound, "listener is shutting down", nil)
+		herr.Header = http.Header{"Connection": {"close"}}
+	} else {
+		entry.Listener = ln.Name
+		herr = checkHeaders(r, snap)
+	}
+	var path string
+	if herr == nil {
+		var err error
+		path, err = reqpath.Normalize(r.URL.EscapedPath())
+		if err != nil {
+			herr = httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "invalid request path: "+err.Error(), err)
+		} else {
+			entry.Path = path
+		}
+	}
+	if herr == nil {
+		match := ln.Router.Match(r.Host, path, r.Method)
+		switch {
+		case match.Found:
+			route := match.Route
+			entry.Route = route.Name
+			routeMetrics = route.Metrics
+			herr, res = forward(w, r, route, path, reqID, peerIP, priorXFF, start)
+		case match.Allow != "":
+			herr = httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
+			herr.Header = http.Header{"Allow": {match.Allow}}
+		default:
+			herr = httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no route matches this request", nil)
+		}
+	}
+	if herr != nil {
+		httperr.Write(w, herr, reqID)
+		res.Status = herr.Status
+		entry.Decision = herr.Decision
+		if herr.Cause != nil {
+			e.srv.log.Debug("request refused", "requestId", reqID, "status", herr.Status, "cause", herr.Cause)
+		}
+	} else {
+		entry.Decision = httperr.DecisionAllowed
+	}
+	entry.Status = res.Status
+	entry.Bytes = res.BytesWritten
+	entry.Latency = time.Since(start)
+	entry.UpstreamLatency = res.UpstreamLatency
+	if routeMetrics == nil {
+		routeMetrics = e.srv.unmatched
+	}
+	routeMetrics.Observe(entry.Status, entry.Decision, entry.Latency, entry.UpstreamLatency)
+	e.srv.accessLog().Log(entry)
+}
+
+// forward sends the request to route's upstream. It returns an error only when
+// nothing was written to the client yet.
+// peerIP is appended to X-Forwarded-For after the chain a trusted peer sent.
+func forward(w http.ResponseWriter, r *http.Request, route *snapshot.Route, path, reqID, peerIP, priorXFF string, start time.Time) (*httperr.Error, proxy.Result) {
+	if route.StripPrefix != "" {
+		path = strings.TrimPrefix(path, route.StripPrefix)
+		if path == "" || path[0] != '/' {
+			path = "/" + path
+		}
+	}
+	if r.ContentLength != 0 {
+		r.Body = &idleTimeoutBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
+	}
+	fwd := proxy.Forwarding{
+		Path:              path,
+		RequestID:         reqID,
+		ClientIP:          peerIP,
+		PriorForwardedFor: priorXFF,
+		Proto:             "http",
+		Host:              r.Host,
+		Timeout:           route.Timeout,
+		AllowWebSocket:    route.WebSocket,
+	}
+	if r.TLS != nil {
+		fwd.Proto = "https"
+	}
+	if priorXFF != "" {
+		// A trusted proxy's own view of the scheme and host is kept.
+		if v := r.Header.Get("X-Forwarded-Proto"); v == "http" || v == "https" {
+			fwd.Proto = v
+		}
+		if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+			fwd.Host = v
+		}
+	}
+	w.Header()["Server-Timing"] = []string{serverTiming(time.Since(start))}
+	res, err := route.Upstream.Forward(w, r, &fwd)
+	if err != nil {
+		delete(w.Header(), "Server-Timing")
+		return httperr.As(err), res
+	}
+	return nil, res
+}
+
+// serverTiming renders the gateway's own time before the upstream call.
+func serverTiming(d time.Duration) string {
+	us := d.Microseconds()
+	b := make([]byte, 0, 24)
+	b = append(b, "gateway;dur="...)
+	b = strconv.AppendInt(b, us/1000, 10)
+	b = append(b, '.')
+	frac := us % 1000
+	b = append(b, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return string(b)
+}
+
+// checkHeaders enforces the Gateway's header limits (431).
+func checkHeaders(r *http.Request, snap *snapshot.Snapshot) *httperr.Error {
+	count, size := 0, 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			count++
+			size += len(k) + len(v) + 4
+		}
+	}
+	if count > snap.MaxHeaderCount || size > snap.MaxHeaderBytes {
+		return httperr.New(http.StatusRequestHeaderFieldsTooLarge, httperr.DecisionInvalid, "request headers too large or too many", nil)
+	}
+	return nil
+}
+
+// idleTimeoutBody gives up on a client whose body stops arriving: every read
+// must make progress within bodyIdleTimeout.
+type idleTimeoutBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *idleTimeoutBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout))
+	return b.ReadCloser.Read(p)
+}
+
+// clientAddr returns the client's IP, the peer's IP and, when the peer is a
+// trusted proxy, the X-Forwarded-For chain it sent. The client is the
+// right-most address in that chain that is not itself a trusted proxy; anyone
+// else's X-Forwarded-For is ignored.
+func clientAddr(r *http.Request, trusted []netip.Prefix) (client, peer, priorXFF string) {
+	peer = r.RemoteAddr
+	ap, err := netip.ParseAddrPort(peer)
+	if err == nil {
+		peer = r.RemoteAddr[:strings.LastIndexByte(r.RemoteAddr, ':')]
+		peer = strings.TrimSuffix(strings.TrimPrefix(peer, "["), "]")
+	}
+	if len(trusted) == 0 || err != nil || !isTrusted(ap.Addr(), trusted) {
+		return peer, peer, ""
+	}
+	xff := r.Header["X-Forwarded-For"]
+	if len(xff) == 0 {
+		return peer, peer, ""
+	}
+	chain := strings.Join(xff, ", ")
+	client = peer
+	rest := chain
+	for rest != "" {
+		i := strings.LastIndexByte(rest, ',')
+		hop := strings.TrimSpace(rest[i+1:])
+		rest = rest[:max(i, 0)]
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			break // garbage: stop at the last address we could read
+		}
+		client = a.Unmap().String()
+		if !isTrusted(a, trusted) {
+			break
+		}
+	}
+	return client, peer, chain
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

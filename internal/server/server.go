@@ -1,0 +1,206 @@
+// Package server is the data plane: one net/http server per bound address,
+// every one serving the active snapshot. Apply swaps in a new snapshot with
+// zero dropped requests: new addresses are bound before the swap, requests in
+// flight finish on the snapshot they started with, and listeners a policy no
+// longer has are drained, not cut.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/accesslog"
+	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/snapshot"
+)
+
+// Timeouts against slow and idle clients.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 120 * time.Second
+	// DrainTimeout bounds how long a listener that is going away, or the whole
+	// server on SIGTERM, waits for requests in flight.
+	DrainTimeout = 10 * time.Second
+)
+
+// Server runs the listeners of the active snapshot.
+type Server struct {
+	holder    *snapshot.Holder
+	log       *slog.Logger
+	metrics   *metrics.Gateway
+	unmatched *metrics.Route
+
+	mu        sync.Mutex // serializes Apply and Shutdown
+	listeners map[string]*bound
+	alog      atomic.Pointer[accesslog.Logger]
+	alogConf  snapshot.AccessLog
+	draining  sync.WaitGroup
+}
+
+// bound is one address being served.
+type bound struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// New makes a Server. Nothing is served before the first Apply.
+func New(holder *snapshot.Holder, m *metrics.Gateway, log *slog.Logger) *Server {
+	return &Server{
+		holder:    holder,
+		log:       log,
+		metrics:   m,
+		unmatched: m.Route(metrics.Unmatched),
+		listeners: map[string]*bound{},
+	}
+}
+
+// Apply makes next the active snapshot. If an address of next cannot be bound,
+// nothing changes and the error says which.
+func (s *Server) Apply(next *snapshot.Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	fresh := map[string]*bound{}
+	for _, l := range next.Listeners {
+		if s.listeners[l.Addr] != nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			for _, b := range fresh {
+				_ = b.ln.Close()
+			}
+			return fmt.Errorf("listener %s: %w", l.Name, err)
+		}
+		fresh[l.Addr] = &bound{ln: ln, srv: s.newHTTPServer(l.Addr)}
+	}
+	oldLog, err := s.reopenAccessLog(next.AccessLog)
+	if err != nil {
+		for _, b := range fresh {
+			_ = b.ln.Close()
+		}
+		return fmt.Errorf("access log: %w", err)
+	}
+
+	prev := s.holder.Swap(next)
+
+	for addr, b := range fresh {
+		s.listeners[addr] = b
+		go s.serve(b)
+		s.log.Info("listening", "listener", next.ListenerByAddr(addr).Name, "addr", b.ln.Addr().String())
+	}
+	for addr, b := range s.listeners {
+		if next.ListenerByAddr(addr) == nil {
+			delete(s.listeners, addr)
+			s.drain(b)
+		}
+	}
+	s.metrics.SetListeners(len(s.listeners))
+	if prev != nil {
+		prev.Release(next)
+	}
+	if oldLog != nil {
+		// Lines queued by requests still on the old logger are written first.
+		go func() { _ = oldLog.Close() }()
+	}
+	return nil
+}
+
+// reopenAccessLog switches the access log when its setting changed and
+// returns the logger to close once requests stop using it.
+func (s *Server) reopenAccessLog(conf snapshot.AccessLog) (*accesslog.Logger, error) {
+	current := s.alog.Load()
+	if conf == s.alogConf && (current != nil) == conf.Enabled {
+		return nil, nil
+	}
+	var next *accesslog.Logger
+	if conf.Enabled {
+		var err error
+		next, err = accesslog.Open(conf.Path, s.metrics.AccessLogDropped)
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.alog.Store(next)
+	s.alogConf = conf
+	return current, nil
+}
+
+func (s *Server) accessLog() *accesslog.Logger { return s.alog.Load() }
+
+func (s *Server) newHTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Handler:           &edge{addr: addr, srv: s},
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) serve(b *bound) {
+	if err := b.srv.Serve(b.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("listener stopped", "addr", b.ln.Addr().String(), "error", err)
+	}
+}
+
+// drain stops accepting on b and lets its requests finish in the background.
+func (s *Server) drain(b *bound) {
+	s.draining.Add(1)
+	go func() {
+		defer s.draining.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		defer cancel()
+		if err := b.srv.Shutdown(ctx); err != nil {
+			_ = b.srv.Close()
+		}
+		s.log.Info("listener closed", "addr", b.ln.Addr().String())
+	}()
+}
+
+// Addrs returns the actual address of every listener by its configured address
+// (they differ when a configured port is 0).
+func (s *Server) Addrs() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.listeners))
+	for addr, b := range s.listeners {
+		out[addr] = b.ln.Addr().String()
+	}
+	return out
+}
+
+// Shutdown stops accepting, waits for requests in flight (until ctx ends, then
+// cuts them), and flushes the access log.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var wg sync.WaitGroup
+	var errs []error
+	var errMu sync.Mutex
+	for addr, b := range s.listeners {
+		delete(s.listeners, addr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.srv.Shutdown(ctx); err != nil {
+				_ = b.srv.Close()
+				errMu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	s.draining.Wait()
+	if l := s.alog.Swap(nil); l != nil {
+		_ = l.Close()
+	}
+	return errors.Join(errs...)
+}

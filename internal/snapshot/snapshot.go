@@ -1,0 +1,262 @@
+// Package snapshot compiles a validated policy into an immutable Snapshot — the
+// listeners, their routers and each route's compiled chain and upstream — and
+// holds the active one behind an atomic pointer. A request loads the pointer
+// once and uses that snapshot to the end, so a swap never mixes two versions in
+// one request and never waits on a lock. All expensive work happens in Compile;
+// a policy that fails to compile is never swapped in.
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/proxy"
+	"github.com/portcullis/portcullis/internal/router"
+)
+
+// DefaultRouteTimeout bounds the time to an upstream's response headers when
+// neither the route nor its Service sets a timeout.
+const DefaultRouteTimeout = 60 * time.Second
+
+// Snapshot is one compiled policy. It is never modified after Compile.
+type Snapshot struct {
+	Policy         *config.Policy
+	Listeners      []*Listener
+	TrustedProxies []netip.Prefix
+	MaxHeaderBytes int
+	MaxHeaderCount int
+	AccessLog      AccessLog
+	CompiledAt     time.Time
+
+	byAddr    map[string]*Listener
+	upstreams map[string]*proxy.Upstream // by upstreamKey
+}
+
+// AccessLog is the access log setting of a snapshot.
+type AccessLog struct {
+	Enabled bool
+	Path    string
+}
+
+// Listener is one bound address and the routes it serves.
+type Listener struct {
+	Name   string
+	Addr   string // host:port to bind
+	Router *router.Router[*Route]
+}
+
+// Route is a compiled route: everything a request needs, resolved.
+type Route struct {
+	Name        string
+	Listener    string
+	StripPrefix string // the prefix to remove before forwarding, or ""
+	Upstream    *proxy.Upstream
+	Timeout     time.Duration
+	WebSocket   bool
+	Metrics     *metrics.Route
+}
+
+// Deps are what Compile needs from the running node.
+type Deps struct {
+	Metrics *metrics.Gateway
+	// ListenAddrs overrides listener addresses on this node (run --listen NAME=ADDR).
+	ListenAddrs map[string]string
+}
+
+// Compile builds a Snapshot from a validated policy. Upstreams whose settings
+// did not change are taken over from prev (may be nil) so that a reload keeps
+// the pooled upstream connections warm.
+func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
+	if p.Gateway == nil {
+		return nil, errors.New("policy has no Gateway")
+	}
+	spec := p.Gateway.Spec
+	s := &Snapshot{
+		Policy:     p,
+		CompiledAt: time.Now(),
+		byAddr:     map[string]*Listener{},
+		upstreams:  map[string]*proxy.Upstream{},
+	}
+	for _, cidr := range spec.TrustedProxies {
+		pfx, err := parsePrefix(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("trustedProxies: %w", err)
+		}
+		s.TrustedProxies = append(s.TrustedProxies, pfx)
+	}
+	s.MaxHeaderBytes, s.MaxHeaderCount = 32768, 100
+	if l := spec.Limits; l != nil {
+		if l.MaxHeaderBytes > 0 {
+			s.MaxHeaderBytes = l.MaxHeaderBytes
+		}
+		if l.MaxHeaderCount > 0 {
+			s.MaxHeaderCount = l.MaxHeaderCount
+		}
+	}
+	s.AccessLog = AccessLog{Enabled: true, Path: "stdout"}
+	if a := spec.AccessLog; a != nil {
+		if a.Enabled != nil {
+			s.AccessLog.Enabled = *a.Enabled
+		}
+		if a.Path != "" {
+			s.AccessLog.Path = a.Path
+		}
+	}
+
+	services := map[string]*config.Service{}
+	for _, svc := range p.Services {
+		services[svc.Metadata.Name] = svc
+	}
+	for _, ln := range spec.Listeners {
+		addr := deps.ListenAddrs[ln.Name]
+		if addr == "" {
+			host := ln.Address
+			if host == "" {
+				host = "0.0.0.0"
+			}
+			addr = net.JoinHostPort(host, strconv.Itoa(ln.Port))
+		}
+		routes := append(append([]config.Route(nil), ln.Routes...), spec.Routes...)
+		specs := make([]router.Spec[*Route], 0, len(routes))
+		for _, rc := range routes {
+			r, err := s.compileRoute(ln.Name, rc, services, deps, prev)
+			if err != nil {
+				s.closeNew(prev)
+				return nil, fmt.Errorf("listener %s, route %s: %w", ln.Name, rc.Name, err)
+			}
+			spec := router.Spec[*Route]{Methods: rc.Methods, Route: r}
+			if m := rc.Match; m != nil {
+				spec.Host, spec.Path, spec.PathPrefix = m.Host, m.Path, m.PathPrefix
+			}
+			specs = append(specs, spec)
+		}
+		rt, err := router.New(specs)
+		if err != nil {
+			s.closeNew(prev)
+			return nil, fmt.Errorf("listener %s: %w", ln.Name, err)
+		}
+		l := &Listener{Name: ln.Name, Addr: addr, Router: rt}
+		if other := s.byAddr[addr]; other != nil {
+			s.closeNew(prev)
+			return nil, fmt.Errorf("listeners %s and %s both bind %s", other.Name, ln.Name, addr)
+		}
+		s.byAddr[addr] = l
+		s.Listeners = append(s.Listeners, l)
+	}
+	return s, nil
+}
+
+func (s *Snapshot) compileRoute(listener string, rc config.Route, services map[string]*config.Service, deps Deps, prev *Snapshot) (*Route, error) {
+	svc := services[rc.To]
+	if svc == nil {
+		return nil, fmt.Errorf("service %q not found", rc.To)
+	}
+	up, err := s.upstream(svc, prev)
+	if err != nil {
+		return nil, err
+	}
+	r := &Route{
+		Name:      rc.Name,
+		Listener:  listener,
+		Upstream:  up,
+		Timeout:   DefaultRouteTimeout,
+		WebSocket: rc.WebSocket,
+		Metrics:   deps.Metrics.Route(rc.Name),
+	}
+	switch {
+	case rc.Timeout > 0:
+		r.Timeout = rc.Timeout.D()
+	case svc.Spec.Timeout > 0:
+		r.Timeout = svc.Spec.Timeout.D()
+	}
+	if rc.StripPrefix && rc.Match != nil {
+		r.StripPrefix = strings.TrimSuffix(rc.Match.PathPrefix, "/")
+	}
+	return r, nil
+}
+
+// upstream returns the Upstream for svc, reusing prev's when its settings are
+// the same.
+func (s *Snapshot) upstream(svc *config.Service, prev *Snapshot) (*proxy.Upstream, error) {
+	urls := svc.Spec.URLs
+	if svc.Spec.URL != "" {
+		urls = append([]string{svc.Spec.URL}, urls...)
+	}
+	key := svc.Metadata.Name + "\x00" + strings.Join(urls, "\x00")
+	if up := s.upstreams[key]; up != nil {
+		return up, nil
+	}
+	if prev != nil {
+		if up := prev.upstreams[key]; up != nil {
+			s.upstreams[key] = up
+			return up, nil
+		}
+	}
+	targets := make([]*url.URL, 0, len(urls))
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", svc.Metadata.Name, err)
+		}
+		targets = append(targets, u)
+	}
+	up, err := proxy.NewUpstream(proxy.UpstreamConfig{Name: svc.Metadata.Name, Targets: targets})
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", svc.Metadata.Name, err)
+	}
+	s.upstreams[key] = up
+	return up, nil
+}
+
+// closeNew closes the upstreams a failed Compile created (not those taken from prev).
+func (s *Snapshot) closeNew(prev *Snapshot) {
+	for k, up := range s.upstreams {
+		if prev == nil || prev.upstreams[k] != up {
+			up.Close()
+		}
+	}
+}
+
+// Release closes the upstreams of s that next no longer uses. Requests still
+// in flight on s finish first: Close only shuts idle connections.
+func (s *Snapshot) Release(next *Snapshot) {
+	for k, up := range s.upstreams {
+		if next == nil || next.upstreams[k] != up {
+			up.Close()
+		}
+	}
+}
+
+// ListenerByAddr returns the listener bound at addr, or nil.
+func (s *Snapshot) ListenerByAddr(addr string) *Listener { return s.byAddr[addr] }
+
+// parsePrefix accepts a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Holder holds the active Snapshot.
+type Holder struct{ p atomic.Pointer[Snapshot] }
+
+// Load returns the active snapshot (nil before the first Store).
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Swap makes s active and returns the snapshot it replaced.
+func (h *Holder) Swap(s *Snapshot) *Snapshot { return h.p.Swap(s) }
