@@ -1,0 +1,482 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: wrk side by side on this machine, in one run:
+#
+#   direct            wrk → backend nginx (1 worker, `return 200 "ok\n"`): the ceiling
+#   nginx proxy       wrk → nginx (2 workers, keepalive upstream) → backend: the yardstick
+#   portcullis ...    wrk → bin/portcullis (one route per row) → backend
+#
+# Everything listens on 127.0.0.1 on free ports; every process started here is stopped
+# on exit (success, failure or Ctrl-C). The table is printed and appended to
+# bench/RESULTS.md. See bench/README.md for how to read it and how to add a row.
+#
+# Settings (environment):
+#   DURATION=10s     measured wrk run per target and round
+#   WARMUP=3s        wrk warm-up before each measured run (its figures are discarded)
+#   ROUNDS=1         rounds; targets alternate within a round and the median is reported
+#   CONNECTIONS=32   THREADS=2   wrk settings (keep the defaults to compare with old rows)
+#   RESULTS=bench/RESULTS.md     where the Markdown table is appended
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."   # the repository root, wherever we are called from
+ROOT=$PWD
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-3s}
+ROUNDS=${ROUNDS:-1}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+REFERENCE="nginx proxy"          # the row every ratio is relative to
+
+BIN=${PORTCULLIS_BIN:-$ROOT/bin/portcullis}   # override to measure another build
+OUT=$ROOT/bench/out              # git-ignored; `make clean` removes it
+
+# ---------------------------------------------------------------------------------
+# What is measured: one line per row of the table, in this order. Called once the ports
+# are known ($BACKEND_PORT, $NGINX_PORT, $PORTCULLIS_PORT; $RUN_DIR for generated files).
+#
+#   target NAME URL [HEADER...]        a row: wrk to URL (http(s)://127.0.0.1:PORT/...)
+#   portcullis_route NAME PATH [ROUTE_YAML] [HEADER...]
+#       a route `match: {pathPrefix: PATH}, to: backend` on the one Portcullis process,
+#       plus ROUTE_YAML (its policies, one "key: value" per line), and a row that sends
+#       wrk to PATH there with the given request headers ("X-API-Key: ...").
+#   portcullis_manifest YAML           one more manifest document (AuthProvider, Consumer, ...)
+#   take_port VAR; portcullis_listener NAME $VAR [YAML...]   one more listener (HTTPS, ...)
+# bench/README.md has worked examples (API key, rate limit, WAF, TLS).
+# ---------------------------------------------------------------------------------
+declare_targets() {
+    target "direct" "http://127.0.0.1:$BACKEND_PORT/"
+    target "nginx proxy" "http://127.0.0.1:$NGINX_PORT/"
+    portcullis_route "portcullis bare" /
+}
+
+# ---------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# The binary is built by `make bench`; without it there is nothing to measure.
+[[ -x $BIN ]] || die "${BIN#"$ROOT"/} not found or not executable: run \`make bench\` (it builds it) or \`make build\` first"
+
+# wrk, nginx and curl come from Debian packages; install them when missing (as root).
+find_nginx() { command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+ensure_tools() {
+    local pkgs=()
+    command -v wrk >/dev/null || pkgs+=(wrk)
+    [[ -n $(find_nginx) ]] || pkgs+=(NGINX)
+    command -v curl >/dev/null || pkgs+=(curl)
+    ((${#pkgs[@]})) || return 0
+    [[ $(id -u) == 0 ]] || die "missing ${pkgs[*]/NGINX/nginx}: run as root: apt-get update && apt-get install -y wrk nginx-light curl"
+    say "installing missing tools (${pkgs[*]/NGINX/nginx}):"
+    echo "+ apt-get update" >&2
+    apt-get update
+    if [[ " ${pkgs[*]} " == *" NGINX "* ]]; then
+        # nginx-light is enough (core + proxy); newer Debian releases only ship `nginx`.
+        local nginx_pkg=nginx
+        apt-cache show nginx-light >/dev/null 2>&1 && nginx_pkg=nginx-light
+        pkgs=("${pkgs[@]/NGINX/$nginx_pkg}")
+    fi
+    echo "+ apt-get install -y ${pkgs[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}"
+    if ! command -v wrk >/dev/null || [[ -z $(find_nginx) ]] || ! command -v curl >/dev/null; then
+        die "wrk, nginx or curl still not found after apt-get install"
+    fi
+}
+ensure_tools
+NGINX=$(find_nginx)
+
+# free_ports N: N distinct TCP ports that are free on 127.0.0.1 right now.
+free_ports() {
+    if command -v python3 >/dev/null; then
+        # Bind all N sockets to port 0 at once (so they differ), print, release.
+        python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+    else
+        # No python3: try ports from a base, keeping those nothing answers on.
+        local port=18400 found=()
+        while ((${#found[@]} < $1)); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || found+=("$port")
+            port=$((port + 1))
+        done
+        echo "${found[*]}"
+    fi
+}
+
+# Processes we started: name → pid, stopped by cleanup in reverse order.
+PROC_NAMES=() PROC_PIDS=()
+remember() { PROC_NAMES+=("$1"); PROC_PIDS+=("$2"); }
+
+# stop NAME PID SECONDS: SIGTERM (nginx: fast shutdown; portcullis: drain and exit 0),
+# then SIGKILL if it is still there after SECONDS.
+stop() {
+    local name=$1 pid=$2 i rc=0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < $3 * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name (pid $pid) ignored SIGTERM for $3 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    [[ $rc == 0 || $name != portcullis ]] || say "warning: portcullis exited with status $rc after SIGTERM (see bench/out/portcullis.log)"
+}
+
+RUN_DIR=""
+exec {STDERR}>&2   # cleanup may run inside a redirection (wrk's output file): keep a way out
+cleanup() {
+    local rc=$?
+    set +e
+    trap - INT TERM
+    exec 2>&"$STDERR"
+    [[ $rc != 130 && $rc != 143 ]] || say "interrupted: stopping what was started"
+    local i
+    [[ -z ${WRK_PID:-} ]] || kill -TERM "$WRK_PID" 2>/dev/null
+    for ((i = ${#PROC_PIDS[@]} - 1; i >= 0; i--)); do
+        stop "${PROC_NAMES[i]}" "${PROC_PIDS[i]}" 15
+    done
+    if [[ -n $RUN_DIR && -d $RUN_DIR ]]; then
+        if [[ $rc == 0 || $rc == 130 || $rc == 143 ]]; then   # success or interrupted
+            rm -rf "$RUN_DIR"
+        else
+            say "failed (status $rc); nginx confs and logs kept in ${RUN_DIR#"$ROOT"/}, portcullis log in bench/out/portcullis.log"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_http NAME PID URL: until URL answers at all (any HTTP status), or fail if the
+# process dies or 30 s pass.
+wait_http() {
+    local name=$1 pid=$2 url=$3 i
+    for ((i = 0; i < 300; i++)); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited before answering on $url"
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true) != 000 ]] && return 0
+        sleep 0.1
+    done
+    die "$name does not answer on $url after 30 s"
+}
+
+# ---------------------------------------------------------------------------------
+# Targets and the Portcullis manifest they build up
+# ---------------------------------------------------------------------------------
+T_NAMES=() T_URLS=() T_HEADERS=()   # T_HEADERS[i]: request headers, newline-separated
+PC_LISTENERS="" PC_ROUTES="" PC_DOCS=""
+
+target() {
+    local name=$1 url=$2
+    shift 2
+    [[ $url =~ ^https?://127\.0\.0\.1: ]] || die "target $name: only http(s)://127.0.0.1:PORT URLs are allowed ($url)"
+    T_NAMES+=("$name")
+    T_URLS+=("$url")
+    local IFS=$'\n'
+    T_HEADERS+=("$*")
+}
+
+portcullis_route() {
+    local name=$1 path=$2 extra=${3:-}
+    shift $(($# < 3 ? $# : 3))
+    local route_name line
+    # The route's name (in access log, metrics, audit): "portcullis apikey" → "apikey".
+    route_name=$(tr -cs 'a-zA-Z0-9' '-' <<<"${name#portcullis }" | sed 's/^-*//; s/-*$//' | tr '[:upper:]' '[:lower:]')
+    PC_ROUTES+="    - name: $route_name"$'\n'
+    PC_ROUTES+="      match: {pathPrefix: $path}"$'\n'
+    PC_ROUTES+="      to: backend"$'\n'
+    while IFS= read -r line; do
+        [[ -n $line ]] && PC_ROUTES+="      $line"$'\n'
+    done <<<"$extra"
+    target "$name" "http://127.0.0.1:$PORTCULLIS_PORT$path" "$@"
+}
+
+portcullis_manifest() { PC_DOCS+=$'---\n'"${1-$(cat)}"$'\n'; }   # YAML as argument or on stdin
+
+# portcullis_listener NAME PORT [YAML...]: one more listener on 127.0.0.1:PORT (take the
+# port with take_port); the extra YAML ("protocol: HTTPS", "tls: {...}") goes in as is.
+# Gateway-wide routes (every portcullis_route) are served on every listener.
+portcullis_listener() {
+    local name=$1 port=$2 line
+    shift 2
+    PC_LISTENERS+="    - name: $name"$'\n'"      address: 127.0.0.1"$'\n'"      port: $port"$'\n'
+    for line in "$@"; do PC_LISTENERS+="      $line"$'\n'; done
+}
+
+# take_port VAR: set VAR to a free port not handed out before.
+take_port() {
+    ((${#PORT_POOL[@]})) || die "out of free ports: raise the count given to free_ports"
+    printf -v "$1" '%s' "${PORT_POOL[0]}"
+    PORT_POOL=("${PORT_POOL[@]:1}")
+}
+
+# ---------------------------------------------------------------------------------
+# Set up
+# ---------------------------------------------------------------------------------
+mkdir -p "$OUT"
+RUN_DIR=$(mktemp -d "$OUT/run.XXXXXX")
+chmod 755 "$RUN_DIR"   # nginx workers run as nobody when we are root
+rm -rf "$OUT/wrk" "$OUT/access.log" "$OUT"/portcullis.db*   # a fresh store and log each run
+mkdir -p "$OUT/wrk"
+
+read -ra PORT_POOL <<<"$(free_ports 12)"
+take_port BACKEND_PORT
+take_port NGINX_PORT
+take_port PORTCULLIS_PORT
+take_port ADMIN_PORT
+portcullis_listener bench "$PORTCULLIS_PORT"
+declare_targets
+
+# nginx's temp paths default to /var/lib/nginx; keep a private instance's files private
+# (only for the modules this build has, or nginx refuses the directive).
+nginx_temp_paths() {
+    local dir=$1 m
+    echo "client_body_temp_path $dir/body;"
+    for m in proxy fastcgi uwsgi scgi; do
+        "$NGINX" -V 2>&1 | grep -q -- "--without-http_${m}_module" || echo "${m}_temp_path $dir/$m;"
+    done
+}
+
+# start_nginx NAME WORKERS PORT HTTP_BODY: a private nginx (own prefix, conf, pid and
+# logs under RUN_DIR), in the foreground of a background job so its pid is ours.
+start_nginx() {
+    local name=$1 workers=$2 port=$3 body=$4
+    local dir=$RUN_DIR/$name
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<EOF
+# generated by bench/run.sh: private $name instance
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    # nginx closes a keep-alive connection after 1000 requests by default; Go never does.
+    keepalive_requests 1000000;
+$(nginx_temp_paths "$dir" | sed 's/^/    /')
+$body
+}
+EOF
+    say "starting $name nginx ($workers worker(s)) on 127.0.0.1:$port"
+    # daemon off: the master stays our child, so $! is its pid (the one in nginx.pid too).
+    "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
+    remember "$name nginx" $!
+    if ! (wait_http "$name nginx" $! "http://127.0.0.1:$port/"); then
+        tail -n 20 "$dir/error.log" >&2
+        exit 1
+    fi
+}
+
+start_nginx backend 1 "$BACKEND_PORT" "
+    server {
+        listen 127.0.0.1:$BACKEND_PORT;
+        location / {
+            default_type text/plain;
+            return 200 \"ok\\n\";
+        }
+    }"
+
+start_nginx proxy 2 "$NGINX_PORT" "
+    upstream backend {
+        server 127.0.0.1:$BACKEND_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+    }"
+
+# Portcullis: one listener, the routes declared above, a Service for the backend.
+# The access log stays on (the default) but goes to a file, not to our terminal.
+MANIFEST=$RUN_DIR/portcullis.yaml
+cat >"$MANIFEST" <<EOF
+# generated by bench/run.sh
+apiVersion: gateway/v1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  accessLog: {path: $OUT/access.log}
+  listeners:
+$PC_LISTENERS  routes:
+$PC_ROUTES---
+apiVersion: gateway/v1
+kind: Service
+metadata: {name: backend}
+spec: {url: "http://127.0.0.1:$BACKEND_PORT"}
+$PC_DOCS
+EOF
+
+say "starting portcullis on 127.0.0.1:$PORTCULLIS_PORT (admin 127.0.0.1:$ADMIN_PORT; log in bench/out/portcullis.log)"
+PORTCULLIS_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') \
+    "$BIN" run --config "$MANIFEST" --admin "127.0.0.1:$ADMIN_PORT" --store "sqlite:$OUT/portcullis.db" \
+    >"$OUT/portcullis.log" 2>&1 &
+remember portcullis $!
+if ! (wait_http portcullis $! "http://127.0.0.1:$PORTCULLIS_PORT/"); then
+    tail -n 20 "$OUT/portcullis.log" >&2
+    exit 1
+fi
+
+# One request per target before measuring: say now if a target answers an error (the
+# run goes on, and the wrk run below marks the row invalid).
+for i in "${!T_NAMES[@]}"; do
+    args=()
+    while IFS= read -r h; do [[ -n $h ]] && args+=(-H "$h"); done <<<"${T_HEADERS[i]}"
+    status=$(curl -sk -o "$RUN_DIR/check.body" -w '%{http_code}' --max-time 5 "${args[@]}" "${T_URLS[i]}" || true)
+    [[ $status == 2?? ]] || say "warning: ${T_NAMES[i]} answers $status: $(head -c 200 "$RUN_DIR/check.body" 2>/dev/null | tr '\n' ' ')"
+done
+
+# ---------------------------------------------------------------------------------
+# Measure
+# ---------------------------------------------------------------------------------
+# parse_wrk FILE → "rps p50_us p99_us non2xx socket_errors"
+parse_wrk() {
+    awk '
+        function us(v) {   # wrk prints 412.00us, 1.23ms, 2.00s, 1.00m
+            if (v ~ /us$/) return v + 0
+            if (v ~ /ms$/) return v * 1000
+            if (v ~ /s$/)  return v * 1000000
+            if (v ~ /m$/)  return v * 60000000
+            return v + 0
+        }
+        /^ +50% /                     { p50 = us($2) }
+        /^ +99% /                     { p99 = us($2) }
+        /^Requests\/sec:/             { rps = $2 }
+        /Non-2xx or 3xx responses:/   { bad = $NF }
+        /Socket errors:/              { gsub(",", ""); err = $4 + $6 + $8 + $10 }
+        END { printf "%s %s %s %d %d\n", rps + 0, p50 + 0, p99 + 0, bad, err }
+    ' "$1"
+}
+
+# run_wrk ARGS...: wrk as a background job we wait for. In the foreground, Ctrl-C would
+# not stop this script: wrk catches SIGINT and exits 0, and bash then ignores the signal.
+WRK_PID=""
+run_wrk() {
+    local rc=0
+    wrk "$@" &
+    WRK_PID=$!
+    wait "$WRK_PID" || rc=$?
+    WRK_PID=""
+    return "$rc"
+}
+
+declare -A RPS P50 P99 NOTE   # [target index] → space-separated values, one per round
+n=${#T_NAMES[@]}
+
+# Everything here shares 2 cores with wrk: other work on the machine skews the figures.
+LOAD=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+if awk -v l="$LOAD" -v c="$(nproc)" 'BEGIN {exit !(l + 0 > c / 2)}'; then
+    say "warning: load average is $LOAD on $(nproc) cores before measuring: the figures will be low and noisy"
+fi
+say "measuring ${n} targets: wrk -t$THREADS -c$CONNECTIONS, $WARMUP warm-up + $DURATION each, $ROUNDS round(s)"
+for ((round = 1; round <= ROUNDS; round++)); do
+    for ((k = 0; k < n; k++)); do
+        i=$(((k + round - 1) % n))   # rotate the order each round
+        name=${T_NAMES[i]} url=${T_URLS[i]}
+        args=(-t"$THREADS" -c"$CONNECTIONS")
+        while IFS= read -r h; do [[ -n $h ]] && args+=(-H "$h"); done <<<"${T_HEADERS[i]}"
+        file=$OUT/wrk/$(tr ' /' '__' <<<"$name").round$round.txt
+        say "round $round/$ROUNDS: $name ($url)"
+        # The access log grows by ~50 MB per Portcullis run: keep only the latest target's
+        # (Portcullis appends, so truncating under it is safe).
+        [[ ! -f $OUT/access.log ]] || : >"$OUT/access.log"
+        run_wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null 2>&1 || true
+        if ! run_wrk "${args[@]}" -d"$DURATION" --latency "$url" >"$file" 2>&1; then
+            NOTE[$i]+="wrk failed (round $round); "
+            say "wrk failed: $(head -c 300 "$file")"
+            RPS[$i]+="0 " P50[$i]+="0 " P99[$i]+="0 "
+            continue
+        fi
+        read -r rps p50 p99 bad err < <(parse_wrk "$file")
+        RPS[$i]+="$rps " P50[$i]+="$p50 " P99[$i]+="$p99 "
+        ((bad == 0)) || NOTE[$i]+="$bad non-2xx responses (round $round); "
+        ((err == 0)) || NOTE[$i]+="$err socket errors (round $round); "
+        [[ $rps != 0 ]] || NOTE[$i]+="no responses (round $round); "
+    done
+done
+
+# ---------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.2f ms", u / 1000}'; }
+thousands() { awk -v x="$1" 'BEGIN {s = sprintf("%.0f", x); while (s ~ /[0-9]{4}/) sub(/[0-9]{3}($|,)/, ",&", s); print s}'; }
+
+ref_rps=""
+for i in "${!T_NAMES[@]}"; do
+    [[ ${T_NAMES[i]} == "$REFERENCE" && -z ${NOTE[$i]:-} ]] && ref_rps=$(median "${RPS[$i]}")
+done
+
+# Rows: target | requests/s | p50 | p99 | vs nginx proxy | notes
+ROWS=()
+for i in "${!T_NAMES[@]}"; do
+    rps=$(median "${RPS[$i]}")
+    ratio="—"
+    [[ -z ${NOTE[$i]:-} && -n $ref_rps ]] && ratio=$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN {printf "%.2f", a / b}')
+    note=${NOTE[$i]:-}
+    [[ -z $note ]] || note="INVALID: ${note%; }"
+    ROWS+=("${T_NAMES[i]}|$(thousands "$rps")|$(ms "$(median "${P50[$i]}")")|$(ms "$(median "${P99[$i]}")")|$ratio|$note")
+done
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no-commit")
+# Dirty = the tree differs from the commit (earlier results appended to bench/RESULTS.md
+# don't count: they change nothing that is measured).
+[[ -z $(git status --porcelain -- . ':(exclude)bench/RESULTS.md' 2>/dev/null) ]] || commit+="-dirty"
+cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+wrk_version=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 {sub(/^debian\//, "", $2); print $2}')
+nginx_version=$("$NGINX" -v 2>&1 | sed 's|.*nginx/||')
+go_version=$({ go version "$BIN" 2>/dev/null || true; } | awk '{print $2}')
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+rounds_text="1 round"
+((ROUNDS == 1)) || rounds_text="$ROUNDS rounds, median"
+
+echo
+printf '%-20s %12s %10s %10s %15s  %s\n' target requests/s p50 p99 "vs $REFERENCE" notes
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r name rps p50 p99 ratio note <<<"$row"
+    printf '%-20s %12s %10s %10s %15s  %s\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$note"
+done
+echo
+echo "($when, commit $commit, $(nproc) cores, load $LOAD, wrk -t$THREADS -c$CONNECTIONS, $WARMUP warm-up + $DURATION, $rounds_text; raw wrk output in bench/out/wrk/)"
+
+if [[ ! -f $RESULTS ]]; then
+    cat >"$RESULTS" <<'EOF'
+# Benchmark results
+
+Appended by `make bench` (bench/run.sh), newest last; bench/README.md says what is measured
+and how. Each section is one run on one machine. **Compare rows only within one section**:
+the same setup moves ±20% from run to run on a shared 2-core machine.
+
+- **requests/s**: wrk's completed requests per second (higher is better).
+- **p50 / p99**: wrk's latency percentiles at that load (32 connections kept busy), so they
+  rise with queueing; they are not the latency of an idle gateway.
+- **vs nginx proxy**: requests/s divided by the nginx reverse proxy's in the same run; 1.00 is
+  as fast as nginx, and *direct* (wrk straight to the backend) is the ceiling for any proxy.
+- A row marked **INVALID** saw error responses, socket errors or no responses: it measured
+  failures, not the gateway, and has no ratio.
+EOF
+fi
+{
+    echo
+    echo "## $when — commit $commit"
+    echo
+    echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, load average $LOAD at start. wrk $wrk_version, $THREADS threads, $CONNECTIONS connections,"
+    echo "$WARMUP warm-up + $DURATION measured per target, $rounds_text. nginx $nginx_version; portcullis built with ${go_version:-unknown Go}."
+    echo
+    echo "| target | requests/s | p50 | p99 | vs $REFERENCE | notes |"
+    echo "|---|--:|--:|--:|--:|---|"
+    for row in "${ROWS[@]}"; do
+        echo "| ${row//|/ | } |"
+    done
+} >>"$RESULTS"
+say "appended to $RESULTS"
