@@ -131,10 +131,10 @@ var gatewayOwned = []string{
 // consumerPrefix starts the identity fields only the gateway may send.
 const consumerPrefix = "X-Consumer-"
 
-// framingFields are fields an extra header may never be named: they change
-// how the upstream frames or routes the message, so a second copy would
-// invite request smuggling.
-var framingFields = []string{
+// reservedFields are fields an extra header may never be named: they frame
+// or route the message, or Forward writes them itself, so a second copy
+// would invite request smuggling or contradict the gateway.
+var reservedFields = []string{
 	"Host",
 	"Content-Length",
 	"Transfer-Encoding",
@@ -146,4 +146,8 @@ var framingFields = []string{
 	"Upgrade",
 	"Expect",
 	"Http2-Settings",
+	"X-Forwarded-For",
+	"X-Forwarded-Proto",
+	"X-Forwarded-Host",
+	"X-Request-Id",
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +115,8 @@ func TestForwardScrubsAndSetsHeaders(t *testing.T) {
 		"Authorization: Bearer t0k3n\r\n"+
 		"X-Other: a\r\n"+
 		"X-Other: b\r\n"+
+		"Cookie: a=1\r\n"+
+		"Cookie: b=2\r\n"+
 		"\r\n")
 	if resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
@@ -130,7 +134,8 @@ func TestForwardScrubsAndSetsHeaders(t *testing.T) {
 		"Accept":            {"application/json"},
 		"Authorization":     {"Bearer t0k3n"},
 		"X-Other":           {"a", "b"},
-		"Accept-Encoding":   nil, // the proxy adds nothing of its own
+		"Cookie":            {"a=1; b=2"}, // one field, as HTTP/2 to HTTP/1.1 needs
+		"Accept-Encoding":   nil,          // the proxy adds nothing of its own
 	}
 	for k, v := range want {
 		if got := s.header[k]; !slices.Equal(got, v) {
@@ -231,8 +236,34 @@ func TestForwardRequestBodies(t *testing.T) {
 	})
 }
 
-// streamingBody is a chunked request body whose second part is only sent
-// once the upstream has received the first.
+func TestForwardExpectContinue(t *testing.T) {
+	up, ch := newCapture(t)
+	u := newUpstream(t, mustURL(t, up.URL))
+	g := newGateway(t, u, nil)
+	c, err := net.Dial("tcp", g.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	br := bufio.NewReader(c)
+	if line, _ := br.ReadString('\n'); line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("got %q, want the gateway's 100 Continue", line)
+	}
+	br.ReadString('\n')
+	io.WriteString(c, "hello")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("response %v, %v", resp, err)
+	}
+	if s := next(t, ch); string(s.body) != "hello" || s.header.Get("Expect") != "" {
+		t.Errorf("upstream got %q, Expect %q", s.body, s.header.Get("Expect"))
+	}
+}
+
+// TestForwardStreamsChunkedRequestBody: a chunked request body reaches the
+// upstream as it comes; its second part is only sent once the upstream has
+// received the first.
 func TestForwardStreamsChunkedRequestBody(t *testing.T) {
 	first := make(chan string)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -495,7 +526,7 @@ func TestForwardTimeout(t *testing.T) {
 	srv := newRawServer(t, func(c net.Conn) {
 		readHead(bufio.NewReader(c))
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Leak: yes\r\nContent-Le") // then silence
-		io.Copy(io.Discard, c)                                               // until the proxy gives up
+		io.Copy(io.Discard, c)                                            // until the proxy gives up
 		closed <- struct{}{}
 	})
 	u := newUpstream(t, srv.url())
@@ -512,6 +543,40 @@ func TestForwardTimeout(t *testing.T) {
 	}
 	if n := u.targets[0].idleCount(); n != 0 {
 		t.Errorf("%d connections pooled after a timeout", n)
+	}
+}
+
+// TestForwardWithoutTimeoutEndsWhenClientLeaves: with no Timeout, a client
+// that goes away must not leave the request waiting on the upstream.
+func TestForwardWithoutTimeoutEndsWhenClientLeaves(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := newRawServer(t, func(c net.Conn) {
+		readHead(bufio.NewReader(c))
+		io.Copy(io.Discard, c) // never answers
+		closed <- struct{}{}
+	})
+	u := newUpstream(t, srv.url())
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodGet, "http://gw/", nil).WithContext(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := u.Forward(httptest.NewRecorder(), r, &Forwarding{Path: "/"})
+		done <- err
+	}()
+	waitFor(t, "the upstream connection", func() bool { return srv.accepted.Load() == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("no error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Forward kept waiting after the client left")
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream connection was kept open")
 	}
 }
 
@@ -619,9 +684,6 @@ func TestForwardSurvivesIdleClose(t *testing.T) {
 		if i%2 == 1 {
 			req, _ = http.NewRequest(http.MethodPost, g.URL+"/", strings.NewReader("body"))
 		}
-		if i%4 == 0 {
-			time.Sleep(checkIdleAfter) // an old idle connection is checked too
-		}
 		if resp, body := g.do(t, req); resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("request %d (%s): %d %q", i, req.Method, resp.StatusCode, body)
 		}
@@ -710,6 +772,7 @@ func TestForwardRefusesBadRequestParts(t *testing.T) {
 		"CRLF in extra header":  {Path: "/", ExtraHeaders: [][2]string{{"X-Consumer-Name", "a\r\nX-Admin: 1"}}},
 		"bad extra header name": {Path: "/", ExtraHeaders: [][2]string{{"X Consumer", "a"}}},
 		"framing extra header":  {Path: "/", ExtraHeaders: [][2]string{{"content-length", "5"}}},
+		"reserved extra header": {Path: "/", ExtraHeaders: [][2]string{{"X-Forwarded-For", "6.6.6.6"}}},
 		"CRLF in request id":    {Path: "/", RequestID: "a\r\nb"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -735,6 +798,12 @@ func TestForwardHTTPS(t *testing.T) {
 		io.WriteString(w, r.Proto)
 	}))
 	up.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	var conns atomic.Int64
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	up.StartTLS()
 	defer up.Close()
 	target := mustURL(t, up.URL)
@@ -753,11 +822,15 @@ func TestForwardHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Close()
+	conns.Store(0)
 	for range 3 {
 		w := httptest.NewRecorder()
 		if _, err := u.Forward(w, r, &Forwarding{Path: "/"}); err != nil || w.Body.String() != "HTTP/1.1" {
 			t.Fatalf("err = %v, body %q", err, w.Body)
 		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("3 requests used %d TLS connections, want 1", n)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +22,6 @@ import (
 type rawServer struct {
 	ln       net.Listener
 	accepted atomic.Int64
-	wg       sync.WaitGroup
 }
 
 func newRawServer(t testing.TB, handle func(net.Conn)) *rawServer {
@@ -33,18 +31,14 @@ func newRawServer(t testing.TB, handle func(net.Conn)) *rawServer {
 		t.Fatal(err)
 	}
 	s := &rawServer{ln: ln}
-	s.wg.Add(1)
 	go func() {
-		defer s.wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			s.accepted.Add(1)
-			s.wg.Add(1)
 			go func() {
-				defer s.wg.Done()
 				defer c.Close()
 				handle(c)
 			}()
@@ -184,8 +178,8 @@ func (g *gateway) outcome(t testing.TB) outcome {
 	}
 }
 
-// get sends a GET through the gateway and returns the response with its
-// body read.
+// do sends req through the gateway and returns the response with its body
+// read.
 func (g *gateway) do(t testing.TB, req *http.Request) (*http.Response, string) {
 	t.Helper()
 	resp, err := g.Client().Do(req)
@@ -200,6 +194,7 @@ func (g *gateway) do(t testing.TB, req *http.Request) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// get sends a GET for path through the gateway.
 func (g *gateway) get(t testing.TB, path string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, g.URL+path, nil)

@@ -27,18 +27,12 @@ type target struct {
 	armed  bool
 }
 
-// checkIdleAfter is how long a connection may sit idle before it is checked
-// for staleness even when the request could be retried: a busy connection is
-// reused within microseconds, and a retry covers the rare one closed that
-// fast, but an upstream that times out idle connections may first write a
-// 408 that must never be read as the answer to the next request.
-const checkIdleAfter = 50 * time.Millisecond
-
 // get returns the most recently used idle connection that is still usable,
-// or nil. Expired connections are closed; so are those the upstream has
-// closed or written to while they sat idle, checked always with check and
-// otherwise after checkIdleAfter.
-func (t *target) get(now time.Time, check bool) *conn {
+// or nil. Expired connections are closed, and so are those the upstream has
+// closed, reset or written to while they sat idle: reading an unsolicited
+// byte (a 408, a stray second response) as the answer to the next request
+// would hand one client's response to another.
+func (t *target) get(now time.Time) *conn {
 	for {
 		t.mu.Lock()
 		n := len(t.idle)
@@ -58,7 +52,7 @@ func (t *target) get(now time.Time, check bool) *conn {
 		t.idle[n-1] = nil
 		t.idle = t.idle[:n-1]
 		t.mu.Unlock()
-		if (check || now.Sub(c.idleAt) >= checkIdleAfter) && c.stale() {
+		if c.stale() {
 			c.close()
 			continue
 		}
@@ -68,6 +62,12 @@ func (t *target) get(now time.Time, check bool) *conn {
 
 // put returns c to the pool, or closes it when the pool is full or closed.
 func (t *target) put(c *conn) {
+	// Drop what the last response left, so that an idle connection holds
+	// its buffers and nothing more.
+	c.head.reset()
+	if cap(c.buf) > 8<<10 {
+		c.buf = nil
+	}
 	c.idleAt = time.Now()
 	c.reused = true
 	t.mu.Lock()

@@ -72,7 +72,7 @@ func TestPoolIdleTimeout(t *testing.T) {
 		c.idleAt = time.Now().Add(-time.Hour)
 	}
 	tg.mu.Unlock()
-	if c := tg.get(time.Now(), false); c != nil {
+	if c := tg.get(time.Now()); c != nil {
 		t.Error("an expired connection was handed out")
 	}
 }
@@ -156,5 +156,24 @@ func TestUpstreamClose(t *testing.T) {
 	}
 	if n := u.targets[0].idleCount(); n != 0 {
 		t.Errorf("%d idle connections after Close", n)
+	}
+}
+
+// TestPoolReuseAfterTimeoutPassed: a request's deadline may stay on a pooled
+// connection and pass while it is idle; that must not make the connection
+// look stale, nor fail the next request.
+func TestPoolReuseAfterTimeoutPassed(t *testing.T) {
+	srv := newRawServer(t, func(c net.Conn) { serveRequests(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") })
+	u := newUpstream(t, srv.url())
+	for range 3 {
+		r := httptest.NewRequest(http.MethodGet, "http://gw/", nil)
+		w := httptest.NewRecorder()
+		if _, err := u.Forward(w, r, &Forwarding{Path: "/", Timeout: 20 * time.Millisecond}); err != nil || w.Body.String() != "ok" {
+			t.Fatalf("err = %v, body %q", err, w.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := srv.accepted.Load(); got != 1 {
+		t.Errorf("upstream accepted %d connections, want 1", got)
 	}
 }

@@ -163,7 +163,7 @@ func (c *conn) writeGatewayFields(f *Forwarding) error {
 		writeField(bw, "X-Request-Id", f.RequestID)
 	}
 	for _, kv := range f.ExtraHeaders {
-		if !validToken(kv[0]) || equalFoldAny(kv[0], framingFields) || !validFieldValue(kv[1]) {
+		if !validToken(kv[0]) || equalFoldAny(kv[0], reservedFields) || !validFieldValue(kv[1]) {
 			return invalidRequestError("extra header")
 		}
 		writeField(bw, kv[0], kv[1])

@@ -93,7 +93,7 @@ func nextLine(s string) (line, rest string) {
 // a colon, invalid names or values, differing Content-Lengths, Content-Length
 // with Transfer-Encoding, and transfer codings other than chunked.
 func (h *responseHead) parse(s string) error {
-	*h = responseHead{contentLength: -1, fields: h.fields[:0], connection: h.connection[:0]}
+	h.reset()
 	line, rest := nextLine(s)
 	if len(line) < len("HTTP/1.x 200") || line[:7] != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ' {
 		return headError("bad status line")
@@ -159,6 +159,14 @@ func (h *responseHead) parse(s string) error {
 		h.close = true
 	}
 	return nil
+}
+
+// reset empties h for the next response, keeping its slices' capacity but
+// no reference into the previous head.
+func (h *responseHead) reset() {
+	clear(h.fields)
+	clear(h.connection)
+	*h = responseHead{contentLength: -1, fields: h.fields[:0], connection: h.connection[:0]}
 }
 
 // parseLength parses a Content-Length value: decimal digits only, no sign,
@@ -263,19 +271,11 @@ func (h *responseHead) streams(fr framing) bool {
 	return fr == byChunks || fr == byClose || (fr == byLength && h.eventStream)
 }
 
-// clientWriteError marks a failure to write to the client; the upstream may be
-// fine but the exchange cannot finish.
-type clientWriteError struct{ err error }
-
-func (e clientWriteError) Error() string {
-	return "proxy: writing response to client: " + e.err.Error()
-}
-func (e clientWriteError) Unwrap() error { return e.err }
-
 // relayBody copies the response body framed as fr from the upstream to w. With
 // flush, every read is flushed to the client at once. It reports the bytes
 // written and whether the connection ended the body cleanly enough to carry
-// another response.
+// another response; an error, from either side, means the body was not
+// relayed whole.
 func (c *conn) relayBody(w http.ResponseWriter, h *responseHead, fr framing, flush bool) (written int64, reusable bool, err error) {
 	var rc *http.ResponseController
 	if flush {
@@ -338,7 +338,7 @@ func (c *conn) relayBody(w http.ResponseWriter, h *responseHead, fr framing, flu
 			remaining -= int64(len(p))
 		}
 		if werr != nil {
-			return written, false, clientWriteError{werr}
+			return written, false, werr
 		}
 		if flush {
 			if err := flushTo(rc); err != nil {
@@ -365,7 +365,7 @@ func (c *conn) relayBody(w http.ResponseWriter, h *responseHead, fr framing, flu
 // buffer as it does.
 func flushTo(rc *http.ResponseController) error {
 	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return clientWriteError{err}
+		return err
 	}
 	return nil
 }

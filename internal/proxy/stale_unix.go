@@ -5,6 +5,7 @@ package proxy
 import (
 	"net"
 	"syscall"
+	"time"
 )
 
 // staleCheck peeks at an idle connection's socket, without blocking and
@@ -41,8 +42,11 @@ func (c *conn) stale() bool {
 	if c.sc.raw == nil {
 		return false
 	}
-	if err := c.sc.raw.Read(c.sc.read); err != nil {
-		return true
+	err := c.sc.raw.Read(c.sc.read)
+	if err != nil && c.hasDeadline {
+		// The deadline the last request left has passed: clear it, look again.
+		c.setDeadline(time.Time{})
+		err = c.sc.raw.Read(c.sc.read)
 	}
-	return c.sc.stale
+	return err != nil || c.sc.stale
 }

@@ -3,8 +3,8 @@
 // target with their buffers kept across requests, request heads written by
 // hand into a bufio.Writer, response heads parsed by hand straight into the
 // client's header map, no per-request goroutines or timers, no header map
-// cloning, no fmt or reflection. A warm forwarded GET allocates a handful of
-// objects, most of them the strings of the response head.
+// cloning, no fmt or reflection. A warm forwarded GET allocates two objects:
+// one string holding the response head, and the slice of its field values.
 //
 // The edge stays net/http's server: Forward takes its ResponseWriter and
 // Request. What the upstream sees follows CONTRACT §3: hop-by-hop fields and
@@ -60,8 +60,8 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("proxy: service " + cfg.Name + ": no target URLs")
 	}
-	dialTimeout := cmp(cfg.DialTimeout, DefaultDialTimeout)
-	idleTimeout := cmp(cfg.IdleTimeout, DefaultIdleTimeout)
+	dialTimeout := orDefault(cfg.DialTimeout, DefaultDialTimeout)
+	idleTimeout := orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
 	maxIdle := cfg.MaxIdlePerTarget
 	if maxIdle <= 0 {
 		maxIdle = DefaultMaxIdlePerTarget
@@ -80,8 +80,8 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
-// cmp returns d, or def when d is not positive.
-func cmp(d, def time.Duration) time.Duration {
+// orDefault returns d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
@@ -167,7 +167,7 @@ type Forwarding struct {
 
 	// ExtraHeaders are added after scrubbing (X-Consumer-Name, ...). Names
 	// that frame or route the message (Host, Content-Length, Connection, ...)
-	// are refused.
+	// or that Forward sets itself (X-Forwarded-*, X-Request-Id) are refused.
 	ExtraHeaders [][2]string
 }
 
@@ -184,19 +184,26 @@ type Result struct {
 // An error is returned, always as an *httperr.Error, only when nothing has
 // been written to w: 502 when the upstream cannot be reached or answers
 // something malformed, 504 when f.Timeout passes first, 400/413 when the
-// client's body cannot be read. Once the response has started, a failure of
-// either side (the upstream breaking off mid-body, the client going away)
-// aborts the client connection with panic(http.ErrAbortHandler), as
-// net/http's own reverse proxy does, so that a truncated body is never
-// mistaken for a whole one; callers that record requests should do it in a
-// deferred function.
+// client's body cannot be read, 500 when f holds a value that cannot be
+// sent (a CR or LF in a header, a reserved extra header).
 //
-// A request on a pooled connection that fails before any byte of a response
-// arrives is retried once on a new connection when it has no body and an
-// idempotent method. A pooled connection is checked before a request that
-// could not be retried, and before any request once it has been idle a
-// while, so that one the upstream closed (or wrote an unsolicited 408 to)
-// while idle is not used in the first place.
+// Once the response has started, a failure of either side (the upstream
+// breaking off mid-body, the client going away) aborts the client
+// connection with panic(http.ErrAbortHandler), as net/http's own reverse
+// proxy does, so that a truncated body is never mistaken for a whole one;
+// callers that record requests should do it in a deferred function.
+//
+// Server-sent events and bodies of unknown length are flushed to the client
+// read by read, through w's Flush (found through Unwrap like
+// http.ResponseController does); a WebSocket upgrade needs w's Hijack.
+// While a stream is relayed, or when f.Timeout is 0, a client that goes
+// away (r.Context() done) ends the upstream exchange.
+//
+// A pooled connection is checked before use (a non-blocking peek at its
+// socket), so that one the upstream closed, or wrote an unsolicited 408 to,
+// while it sat idle is not used. One that fails anyway before any byte of a
+// response arrives (the upstream closed it just then) is retried once on a
+// new connection when the request has no body and an idempotent method.
 func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding) (Result, error) {
 	start := time.Now()
 	t := u.targets[0]
@@ -216,7 +223,7 @@ func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding
 	for attempt := 0; ; attempt++ {
 		var err error
 		if attempt == 0 {
-			c = t.get(start, !canRetry)
+			c = t.get(start)
 		}
 		if c == nil {
 			if c, err = t.dial(ctx, deadline); err != nil {
@@ -228,14 +235,14 @@ func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding
 			stop = c.abortOnDone(ctx)
 		}
 		pooled := c.reused
-		fresh, err := c.exchange(r, f, upgrade)
+		retryable, err := c.exchange(r, f, upgrade)
 		if err == nil {
 			break
 		}
 		stop()
 		c.close()
 		c = nil
-		if !(attempt == 0 && pooled && fresh && canRetry) {
+		if !(attempt == 0 && pooled && retryable && canRetry) {
 			return Result{}, u.fail(t, "exchange", err)
 		}
 	}
@@ -250,9 +257,13 @@ func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding
 		}
 		return u.switchProtocols(w, c, latency)
 	}
-	// The body is not bounded by f.Timeout; the server bounds slow clients.
-	c.setDeadline(time.Time{})
 	fr := h.framing(r.Method == http.MethodHead)
+	if fr != noBody && (fr != byLength || h.contentLength > int64(c.br.Buffered())) {
+		// The body is not bounded by f.Timeout; the server bounds slow
+		// clients. (A body already buffered needs no more reads, and the
+		// next request replaces the deadline: one call saved.)
+		c.setDeadline(time.Time{})
+	}
 	flush := h.streams(fr)
 	if flush && !deadline.IsZero() {
 		// A stream may idle for long: stop it when the client leaves.
@@ -268,23 +279,24 @@ func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding
 		c.close()
 		panic(http.ErrAbortHandler)
 	}
+	res := Result{Status: h.status, BytesWritten: n, UpstreamLatency: latency}
 	if reusable && !h.close && c.br.Buffered() == 0 {
-		t.put(c)
+		t.put(c) // c, and h with it, belong to the pool from here on
 	} else {
 		c.close()
 	}
-	return Result{Status: h.status, BytesWritten: n, UpstreamLatency: latency}, nil
+	return res, nil
 }
 
 // notWatching is the stop function when no abortOnDone is registered.
 func notWatching() bool { return true }
 
 // exchange writes the request and reads the head of the final response into
-// c.head, skipping interim (1xx) responses other than 101. fresh reports that
-// the request failed on a connection failure before any byte of a response
-// arrived (not a timeout, not the client's body, not an invalid request), so
-// that it may be retried on another connection.
-func (c *conn) exchange(r *http.Request, f *Forwarding, upgrade bool) (fresh bool, err error) {
+// c.head, skipping interim (1xx) responses other than 101. retryable reports
+// that the request failed on a connection failure before any byte of a
+// response arrived (not a timeout, not the client's body, not an invalid
+// request), so that it may be tried again on another connection.
+func (c *conn) exchange(r *http.Request, f *Forwarding, upgrade bool) (retryable bool, err error) {
 	if err := c.writeRequest(r, f, upgrade); err != nil {
 		switch err.(type) {
 		case invalidRequestError, bodyReadError:
