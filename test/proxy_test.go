@@ -232,16 +232,24 @@ func TestPathTricks(t *testing.T) {
 // rawGet sends a request line exactly as written (no client-side cleaning).
 func rawGet(t *testing.T, addr, target string) (int, string) {
 	t.Helper()
+	return rawRequest(t, addr, "GET "+target+" HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+}
+
+// rawRequest writes a request head as given and reads the response.
+func rawRequest(t *testing.T, addr, head string) (int, string) {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n", target)
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("%s: %v", target, err)
+		t.Fatalf("%q: %v", head, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -406,23 +414,8 @@ spec: {url: "http://%s"}
 		t.Fatalf("echo: %q %v", buf, err)
 	}
 	// A route that does not allow WebSocket never forwards the upgrade.
-	status, _ := rawUpgrade(t, g.listeners["public"], "/plain/chat")
+	status, _ := rawRequest(t, g.listeners["public"], "GET /plain/chat HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	if status == 101 {
 		t.Fatal("upgrade passed on a route without websocket: true")
 	}
-}
-
-func rawUpgrade(t *testing.T, addr, path string) (int, string) {
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", path)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, ""
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -124,6 +125,11 @@ func runCmd() *cobra.Command {
 				opts.ListenAddrs[name] = addr
 			}
 			opts.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
+			if os.Getenv("GOGC") == "" {
+				// The gateway's heap is small and short-lived: collecting at 4x
+				// instead of 2x costs a few MB and saves CPU per request.
+				debug.SetGCPercent(400)
+			}
 			opts.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			if demoAt != "" {
 				if err := startDemoUpstream(demoAt); err != nil {

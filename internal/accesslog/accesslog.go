@@ -1,17 +1,21 @@
-// Package accesslog writes one JSON line per request through log/slog, off the
-// request path: a request hands its Entry to a bounded queue and returns; one
-// goroutine formats and writes, buffered, flushing at least every 200 ms. When
-// the queue is full the line is dropped and counted, never waited for.
+// Package accesslog writes one JSON line per request, off the request path: a
+// request hands its Entry to a bounded queue and returns; one goroutine
+// wakes every 50 ms to format and write what is queued. When the queue
+// is full the line is dropped and counted, never waited for.
+//
+// Lines have the shape of log/slog's JSON handler ({"time":…,"msg":"access",…})
+// so that one log pipeline reads both logs, but are encoded by hand: with
+// slog the writer goroutine took a tenth of the gateway's CPU under load.
 package accesslog
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/jsonenc"
 )
 
 // Entry is one access log line.
@@ -36,7 +40,7 @@ type Logger struct {
 	queue   chan Entry
 	out     *bufio.Writer
 	closer  io.Closer
-	handler slog.Handler
+	line    []byte // the line being encoded, reused
 	onDrop  func()
 	stop    chan struct{}
 	done    chan struct{}
@@ -73,13 +77,12 @@ func New(w io.Writer, closer io.Closer, onDrop func()) *Logger {
 	}
 	out := bufio.NewWriterSize(w, 64<<10)
 	l := &Logger{
-		queue:   make(chan Entry, queueSize),
-		out:     out,
-		closer:  closer,
-		handler: slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: dropLevel}),
-		onDrop:  onDrop,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		queue:  make(chan Entry, queueSize),
+		out:    out,
+		closer: closer,
+		onDrop: onDrop,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	go l.run()
 	return l
@@ -110,57 +113,57 @@ func (l *Logger) Close() error {
 	return nil
 }
 
+// drainInterval is how often the writer wakes to write what is queued. Waking
+// per line would cost a goroutine switch per request; every 50 ms costs
+// nothing measurable, and 16384 queued lines cover 300,000 requests/s.
+const drainInterval = 50 * time.Millisecond
+
 func (l *Logger) run() {
 	defer close(l.done)
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(drainInterval)
 	defer tick.Stop()
-	ctx := context.Background()
 	for {
 		select {
-		case e := <-l.queue:
-			l.write(ctx, e)
+		case <-tick.C:
+			l.drain()
 		case <-l.stop:
 			// The queue is never closed, so a late Log cannot panic; what is
 			// queued now is written, anything later is dropped with the logger.
-			for {
-				select {
-				case e := <-l.queue:
-					l.write(ctx, e)
-				default:
-					_ = l.out.Flush()
-					return
-				}
-			}
-		case <-tick.C:
-			_ = l.out.Flush()
+			l.drain()
+			return
 		}
 	}
 }
 
-func (l *Logger) write(ctx context.Context, e Entry) {
-	r := slog.NewRecord(e.Time, slog.LevelInfo, "access", 0)
-	r.AddAttrs(
-		slog.String("requestId", e.RequestID),
-		slog.String("listener", e.Listener),
-		slog.String("method", e.Method),
-		slog.String("path", e.Path),
-		slog.String("route", e.Route),
-		slog.Int("status", e.Status),
-		slog.String("decision", e.Decision),
-		slog.Int64("bytes", e.Bytes),
-		slog.Float64("latencyMs", ms(e.Latency)),
-		slog.Float64("upstreamLatencyMs", ms(e.UpstreamLatency)),
-		slog.String("clientIP", e.ClientIP),
-	)
-	_ = l.handler.Handle(ctx, r)
-}
-
-// dropLevel removes the level key: every access line has the same one.
-func dropLevel(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 0 && a.Key == slog.LevelKey {
-		return slog.Attr{}
+// drain writes every queued line and flushes.
+func (l *Logger) drain() {
+	for {
+		select {
+		case e := <-l.queue:
+			l.write(e)
+		default:
+			_ = l.out.Flush()
+			return
+		}
 	}
-	return a
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func (l *Logger) write(e Entry) {
+	b := append(l.line[:0], '{')
+	b = jsonenc.Time(jsonenc.Field(b, "time"), e.Time)
+	b = append(b, `,"msg":"access"`...)
+	b = jsonenc.String(jsonenc.Field(b, "requestId"), e.RequestID)
+	b = jsonenc.String(jsonenc.Field(b, "listener"), e.Listener)
+	b = jsonenc.String(jsonenc.Field(b, "method"), e.Method)
+	b = jsonenc.String(jsonenc.Field(b, "path"), e.Path)
+	b = jsonenc.String(jsonenc.Field(b, "route"), e.Route)
+	b = jsonenc.Int(jsonenc.Field(b, "status"), int64(e.Status))
+	b = jsonenc.String(jsonenc.Field(b, "decision"), e.Decision)
+	b = jsonenc.Int(jsonenc.Field(b, "bytes"), e.Bytes)
+	b = jsonenc.Millis(jsonenc.Field(b, "latencyMs"), e.Latency)
+	b = jsonenc.Millis(jsonenc.Field(b, "upstreamLatencyMs"), e.UpstreamLatency)
+	b = jsonenc.String(jsonenc.Field(b, "clientIP"), e.ClientIP)
+	b = append(b, '}', '\n')
+	l.line = b
+	_, _ = l.out.Write(b)
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -56,6 +57,10 @@ func New(cfg Config) http.Handler {
 	})
 	protected := http.NewServeMux()
 	protected.Handle("GET /metrics", cfg.Metrics)
+	// Go's profiler, for operators chasing a hot spot; behind the token like the rest.
+	protected.HandleFunc("GET /debug/pprof/", pprof.Index)
+	protected.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	protected.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	protected.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no such admin endpoint", nil), r.Header.Get(requestid.Header))
 	})

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
+
+	"github.com/portcullis/portcullis/internal/jsonenc"
 )
 
 // Error is an error with an HTTP status, a message safe to show the client, and a
@@ -81,40 +82,11 @@ func Render(status int, detail, requestID string) []byte {
 	if title == "" {
 		title = "Error"
 	}
-	var b strings.Builder
-	b.Grow(128 + len(detail) + len(requestID))
-	b.WriteString(`{"type":"about:blank","title":`)
-	writeJSONString(&b, title)
-	b.WriteString(`,"status":`)
-	b.WriteString(strconv.Itoa(status))
-	b.WriteString(`,"detail":`)
-	writeJSONString(&b, detail)
-	b.WriteString(`,"requestId":`)
-	writeJSONString(&b, requestID)
-	b.WriteString("}\n")
-	return []byte(b.String())
-}
-
-const hexDigits = "0123456789abcdef"
-
-// writeJSONString writes s as a JSON string literal, escaping what JSON requires
-// and the HTML-sensitive characters, so a detail can never break out of the body.
-func writeJSONString(b *strings.Builder, s string) {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0xf])
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
+	b := make([]byte, 0, 128+len(detail)+len(requestID))
+	b = append(b, `{"type":"about:blank"`...)
+	b = jsonenc.String(jsonenc.Field(b, "title"), title)
+	b = jsonenc.Int(jsonenc.Field(b, "status"), int64(status))
+	b = jsonenc.String(jsonenc.Field(b, "detail"), detail)
+	b = jsonenc.String(jsonenc.Field(b, "requestId"), requestID)
+	return append(b, "}\n"...)
 }

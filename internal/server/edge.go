@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -69,6 +70,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route := match.Route
 			entry.Route = route.Name
 			routeMetrics = route.Metrics
+			defer e.recordAbort(&entry, routeMetrics)
 			herr, res = forward(w, r, route, path, reqID, peerIP, priorXFF, start)
 		case match.Allow != "":
 			herr = httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
@@ -82,20 +84,43 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res.Status = herr.Status
 		entry.Decision = herr.Decision
 		if herr.Cause != nil {
-			e.srv.log.Debug("request refused", "requestId", reqID, "status", herr.Status, "cause", herr.Cause)
+			level := slog.LevelDebug
+			if herr.Status >= 500 {
+				level = slog.LevelWarn
+			}
+			e.srv.log.Log(r.Context(), level, "request failed", "requestId", reqID, "route", entry.Route, "status", herr.Status, "cause", herr.Cause)
 		}
 	} else {
 		entry.Decision = httperr.DecisionAllowed
 	}
 	entry.Status = res.Status
 	entry.Bytes = res.BytesWritten
-	entry.Latency = time.Since(start)
 	entry.UpstreamLatency = res.UpstreamLatency
+	e.record(&entry, routeMetrics)
+}
+
+// record counts a finished request in the metrics and queues its access log line.
+func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route) {
+	entry.Latency = time.Since(entry.Time)
 	if routeMetrics == nil {
 		routeMetrics = e.srv.unmatched
 	}
 	routeMetrics.Observe(entry.Status, entry.Decision, entry.Latency, entry.UpstreamLatency)
-	e.srv.accessLog().Log(entry)
+	e.srv.accessLog().Log(*entry)
+}
+
+// recordAbort records a response that was cut off after it started (the
+// upstream or the client failed mid-body): the client's connection is closed,
+// and the request still shows in the metrics and the access log.
+func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route) {
+	if p := recover(); p != nil {
+		if p == http.ErrAbortHandler {
+			entry.Status = http.StatusBadGateway
+			entry.Decision = httperr.DecisionUpstreamError
+			e.record(entry, routeMetrics)
+		}
+		panic(p)
+	}
 }
 
 // forward sends the request to route's upstream. It returns an error only when
