@@ -13,7 +13,6 @@ import (
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/proxy"
-	"github.com/portcullis/portcullis/internal/reqpath"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
@@ -44,39 +43,24 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var herr *httperr.Error
 	var res proxy.Result
 
-	ln := snap.ListenerByAddr(e.addr)
-	if ln == nil {
+	if ln := snap.ListenerByAddr(e.addr); ln == nil {
 		// The listener was removed by a reload and is draining.
 		herr = httperr.New(http.StatusServiceUnavailable, httperr.DecisionNotFound, "listener is shutting down", nil)
 		herr.Header = http.Header{"Connection": {"close"}}
 	} else {
 		entry.Listener = ln.Name
-		herr = checkHeaders(r, snap)
-	}
-	var path string
-	if herr == nil {
-		var err error
-		path, err = reqpath.Normalize(r.URL.EscapedPath())
-		if err != nil {
-			herr = httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "invalid request path: "+err.Error(), err)
-		} else {
-			entry.Path = path
+		d := snap.Decide(ln, r)
+		if d.Path != "" {
+			entry.Path = d.Path
 		}
-	}
-	if herr == nil {
-		match := ln.Router.Match(r.Host, path, r.Method)
-		switch {
-		case match.Found:
-			route := match.Route
-			entry.Route = route.Name
-			routeMetrics = route.Metrics
+		herr = d.Err
+		if d.Route != nil {
+			entry.Route = d.Route.Name
+			routeMetrics = d.Route.Metrics
+		}
+		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics)
-			herr, res = forward(w, r, route, path, reqID, peerIP, priorXFF, start)
-		case match.Allow != "":
-			herr = httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
-			herr.Header = http.Header{"Allow": {match.Allow}}
-		default:
-			herr = httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no route matches this request", nil)
+			herr, res = forward(w, r, d.Route, d.Path, reqID, peerIP, priorXFF, start)
 		}
 	}
 	if herr != nil {
@@ -177,21 +161,6 @@ func serverTiming(d time.Duration) string {
 	frac := us % 1000
 	b = append(b, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	return string(b)
-}
-
-// checkHeaders enforces the Gateway's header limits (431).
-func checkHeaders(r *http.Request, snap *snapshot.Snapshot) *httperr.Error {
-	count, size := 0, 0
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			count++
-			size += len(k) + len(v) + 4
-		}
-	}
-	if count > snap.MaxHeaderCount || size > snap.MaxHeaderBytes {
-		return httperr.New(http.StatusRequestHeaderFieldsTooLarge, httperr.DecisionInvalid, "request headers too large or too many", nil)
-	}
-	return nil
 }
 
 // idleTimeoutBody gives up on a client whose body stops arriving: every read

@@ -1,0 +1,56 @@
+package snapshot
+
+import (
+	"net/http"
+
+	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/reqpath"
+)
+
+// Decision is what a snapshot decides for one request before any upstream is
+// called: the route to forward to, or the error to answer with.
+type Decision struct {
+	Route *Route         // the matched route; nil when refused before routing
+	Path  string         // the normalized path, "" when the path was refused
+	Err   *httperr.Error // nil: forward to Route
+}
+
+// Decide takes a request through the listener's checks (header limits, path
+// normalization), its router and the route's policy chain. It only reads r,
+// so the same decision can be evaluated for a candidate policy beside the
+// active one, or offline in a policy test.
+func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
+	if err := s.checkHeaders(r); err != nil {
+		return Decision{Err: err}
+	}
+	path, err := reqpath.Normalize(r.URL.EscapedPath())
+	if err != nil {
+		return Decision{Err: httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "invalid request path: "+err.Error(), err)}
+	}
+	match := l.Router.Match(r.Host, path, r.Method)
+	switch {
+	case match.Found:
+		return Decision{Route: match.Route, Path: path}
+	case match.Allow != "":
+		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
+		e.Header = http.Header{"Allow": {match.Allow}}
+		return Decision{Path: path, Err: e}
+	default:
+		return Decision{Path: path, Err: httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no route matches this request", nil)}
+	}
+}
+
+// checkHeaders enforces the Gateway's header limits (431).
+func (s *Snapshot) checkHeaders(r *http.Request) *httperr.Error {
+	count, size := 0, 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			count++
+			size += len(k) + len(v) + 4
+		}
+	}
+	if count > s.MaxHeaderCount || size > s.MaxHeaderBytes {
+		return httperr.New(http.StatusRequestHeaderFieldsTooLarge, httperr.DecisionInvalid, "request headers too large or too many", nil)
+	}
+	return nil
+}
