@@ -40,7 +40,7 @@ func main() {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(runCmd(), validateCmd())
+	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd())
 	err := root.Execute()
 	var ue usageError
 	var re refusedError

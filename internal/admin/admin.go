@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -22,6 +23,8 @@ type Config struct {
 	Token   string // the bearer token; must not be empty
 	Metrics http.Handler
 	Holder  *snapshot.Holder
+	// Plane serves the policy and consumer endpoints (none when nil).
+	Plane *control.Plane
 	// Warnings returns the current warnings shown in /readyz (may be nil).
 	Warnings func() []string
 }
@@ -50,6 +53,7 @@ func New(cfg Config) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"ready":      true,
 			"gateway":    snap.Policy.Gateway.Metadata.Name,
+			"version":    snap.Version,
 			"compiledAt": snap.CompiledAt.UTC().Format(time.RFC3339),
 			"listeners":  listeners,
 			"warnings":   warnings,
@@ -61,6 +65,10 @@ func New(cfg Config) http.Handler {
 	protected.HandleFunc("GET /debug/pprof/", pprof.Index)
 	protected.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	protected.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if cfg.Plane != nil {
+		(&policyAPI{plane: cfg.Plane}).register(protected)
+		(&consumerAPI{store: cfg.Plane.Store()}).register(protected)
+	}
 	protected.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no such admin endpoint", nil), r.Header.Get(requestid.Header))
 	})

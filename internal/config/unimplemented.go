@@ -34,8 +34,6 @@ func (c checker) refuseUnimplemented() {
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
 	case *Consumer:
 		c.refuse(m.Spec.RateLimit != nil, "spec.rateLimit", "Consumer rateLimit")
-	case *PolicyTest:
-		c.refuse(true, "kind", "kind PolicyTest")
 	case *Monitor:
 		c.refuse(true, "kind", "kind Monitor")
 	}

@@ -23,9 +23,12 @@ import (
 
 	"github.com/portcullis/portcullis/internal/admin"
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/snapshot"
+	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/backend"
 )
 
 // Options configure a node (the flags of `portcullis run`).
@@ -45,16 +48,22 @@ type Node struct {
 	holder  snapshot.Holder
 	metrics *metrics.Gateway
 	server  *server.Server
+	store   store.Store
+	plane   *control.Plane
+	shared  bool // the store is shared by a cluster: it, not the file, is authoritative
 	admin   *http.Server
 	adminLn net.Listener
+	cancel  context.CancelFunc // stops following the store
 
-	reloadMu   sync.Mutex
-	warningsMu sync.Mutex
-	warnings   []string
+	reloadMu     sync.Mutex
+	warningsMu   sync.Mutex
+	warnings     []string
+	chainWarning string // set once at start
 }
 
-// Start loads and serves the policy. An invalid policy is an error of type
-// config.Problems.
+// Start opens the store, brings the policy in it up to date with the config
+// (see Options), and serves the active version. An invalid policy is an error
+// of type config.Problems.
 func Start(opts Options) (*Node, error) {
 	if opts.StoreURL == "" {
 		opts.StoreURL = "sqlite:portcullis.db"
@@ -65,43 +74,88 @@ func Start(opts Options) (*Node, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	storePath, err := sqlitePath(opts.StoreURL)
+	ctx := context.Background()
+	st, err := backend.Open(ctx, opts.StoreURL)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New()}
+	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:")}
 	n.server = server.New(&n.holder, n.metrics, n.log)
+	n.plane = control.New(st, &n.holder, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
+	fail := func(err error) (*Node, error) {
+		if n.cancel != nil {
+			n.cancel()
+		}
+		_ = n.server.Shutdown(ctx)
+		_ = st.Close()
+		return nil, err
+	}
 
-	policy, err := config.Load(opts.ConfigPath)
+	followCtx, cancel := context.WithCancel(ctx)
+	n.cancel = cancel
+	changes, err := st.Watch(followCtx) // before reading, so no change falls in between
 	if err != nil {
+		return fail(err)
+	}
+	n.checkChain(ctx)
+	if err := n.bootstrap(ctx); err != nil {
 		n.metrics.Reload("rejected")
-		return nil, err
-	}
-	snap, err := snapshot.Compile(policy, n.deps(), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := n.server.Apply(snap); err != nil {
-		snap.Release(nil)
-		return nil, err
+		return fail(err)
 	}
 	n.metrics.Reload("applied")
+	go n.plane.Follow(followCtx, changes)
 
 	token := opts.AdminToken
 	if token == "" {
-		tokenFile := filepath.Join(filepath.Dir(storePath), "portcullis.admin-token")
+		tokenFile := filepath.Join(tokenDir(opts.StoreURL), "portcullis.admin-token")
 		if token, err = loadOrCreateToken(tokenFile); err != nil {
-			_ = n.server.Shutdown(context.Background())
-			return nil, err
+			return fail(err)
 		}
 		n.log.Info("admin token is in a file (set PORTCULLIS_ADMIN_TOKEN to choose one)", "path", tokenFile)
 	}
 	if err := n.startAdmin(token); err != nil {
-		_ = n.server.Shutdown(context.Background())
-		return nil, err
+		return fail(err)
 	}
-	n.log.Info("gateway started", "gateway", policy.Gateway.Metadata.Name, "admin", n.adminLn.Addr().String())
+	snap := n.holder.Load()
+	n.log.Info("gateway started", "gateway", snap.Policy.Gateway.Metadata.Name, "version", snap.Version, "admin", n.adminLn.Addr().String())
 	return n, nil
+}
+
+// bootstrap makes the store's active version current and serves it. With
+// the embedded store the file is authoritative: it becomes a new version when
+// it differs from the active one. A shared store is authoritative: the file
+// only fills an empty one.
+func (n *Node) bootstrap(ctx context.Context) error {
+	_, err := n.store.ActiveVersion(ctx)
+	switch {
+	case !n.shared:
+		if _, err := n.plane.SyncFile(ctx, n.opts.ConfigPath, "loaded from "+n.opts.ConfigPath+" at start"); err != nil {
+			return err
+		}
+	case errors.Is(err, store.ErrNotFound):
+		if _, err := n.plane.SyncFile(ctx, n.opts.ConfigPath, "bootstrapped from "+n.opts.ConfigPath); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err // a conflict: another node bootstrapped first, which is as good
+		}
+	case err != nil:
+		return err
+	default:
+		n.log.Info("the shared store is authoritative: the config file is not read", "config", n.opts.ConfigPath)
+	}
+	_, err = n.plane.LoadActive(ctx)
+	return err
+}
+
+// checkChain verifies the history's hash chain; a broken chain is logged as an
+// error and shown in /readyz (the gateway still serves).
+func (n *Node) checkChain(ctx context.Context) {
+	rep, err := n.store.VerifyChain(ctx)
+	switch {
+	case err != nil:
+		n.log.Error("could not verify the policy history", "error", err)
+	case !rep.OK:
+		n.log.Error("the policy history's hash chain is broken: a stored version was changed outside the gateway", "brokenAt", rep.BrokenAt, "versions", rep.Versions)
+		n.chainWarning = fmt.Sprintf("the policy history's hash chain is broken at version %d", rep.BrokenAt)
+	}
 }
 
 func (n *Node) deps() snapshot.Deps {
@@ -119,6 +173,7 @@ func (n *Node) startAdmin(token string) error {
 			Token:    token,
 			Metrics:  n.metrics.Handler(),
 			Holder:   &n.holder,
+			Plane:    n.plane,
 			Warnings: n.currentWarnings,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -160,20 +215,14 @@ func (n *Node) Reload() error {
 }
 
 func (n *Node) reload() error {
-	policy, err := config.Load(n.opts.ConfigPath)
-	if err != nil {
+	ctx := context.Background()
+	if n.shared {
+		n.log.Info("the shared store is authoritative: SIGHUP re-reads it, not the config file")
+		_, err := n.plane.LoadActive(ctx)
 		return err
 	}
-	prev := n.holder.Load()
-	snap, err := snapshot.Compile(policy, n.deps(), prev)
-	if err != nil {
-		return err
-	}
-	if err := n.server.Apply(snap); err != nil {
-		snap.Release(prev)
-		return err
-	}
-	return nil
+	_, err := n.plane.SyncFile(ctx, n.opts.ConfigPath, "reloaded from "+n.opts.ConfigPath+" on SIGHUP")
+	return err
 }
 
 func (n *Node) setWarnings(w []string) {
@@ -185,7 +234,11 @@ func (n *Node) setWarnings(w []string) {
 func (n *Node) currentWarnings() []string {
 	n.warningsMu.Lock()
 	defer n.warningsMu.Unlock()
-	return append([]string(nil), n.warnings...)
+	w := append([]string(nil), n.warnings...)
+	if n.chainWarning != "" {
+		w = append(w, n.chainWarning)
+	}
+	return w
 }
 
 // Snapshot returns the active snapshot.
@@ -211,8 +264,9 @@ func (n *Node) Shutdown() error {
 	defer cancel()
 	err := n.server.Shutdown(ctx)
 	_ = n.admin.Shutdown(ctx)
+	n.cancel()
 	n.holder.Load().Release(nil)
-	return err
+	return errors.Join(err, n.store.Close())
 }
 
 // Run serves until SIGTERM or SIGINT (or ctx ends), reloading on SIGHUP.
@@ -235,24 +289,13 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 }
 
-// sqlitePath returns the file of a sqlite: store URL. Other stores arrive with
-// the policy store.
-func sqlitePath(storeURL string) (string, error) {
-	path, ok := strings.CutPrefix(storeURL, "sqlite:")
-	if !ok || path == "" {
-		return "", fmt.Errorf("store %q is not supported yet: this version has only the embedded store (sqlite:PATH)", redactURL(storeURL))
+// tokenDir is where the generated admin token is kept: beside an embedded
+// store's file, or in the working folder for a shared store.
+func tokenDir(storeURL string) string {
+	if path, ok := strings.CutPrefix(storeURL, "sqlite:"); ok && !strings.HasPrefix(path, ":memory:") {
+		return filepath.Dir(path)
 	}
-	return path, nil
-}
-
-// redactURL hides a password in a store URL before it is shown.
-func redactURL(s string) string {
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		if scheme := strings.Index(s, "://"); scheme >= 0 && scheme < at {
-			return s[:scheme+3] + "…@" + s[at+1:]
-		}
-	}
-	return s
+	return "."
 }
 
 // loadOrCreateToken reads the admin token from path, or creates a random one

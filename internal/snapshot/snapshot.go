@@ -27,9 +27,13 @@ import (
 // neither the route nor its Service sets a timeout.
 const DefaultRouteTimeout = 60 * time.Second
 
-// Snapshot is one compiled policy. It is never modified after Compile.
+// Snapshot is one compiled policy. It is never modified once active.
 type Snapshot struct {
-	Policy         *config.Policy
+	Policy *config.Policy
+	// Version and VersionHash identify the stored policy version it was
+	// compiled from (0 and "" for a candidate that is not recorded).
+	Version        int64
+	VersionHash    string
 	Listeners      []*Listener
 	TrustedProxies []netip.Prefix
 	MaxHeaderBytes int

@@ -1,0 +1,277 @@
+// Package adminclient is the CLI's side of the admin API (CONTRACT §4): one
+// method per endpoint, JSON in and out, and the API's problem+json errors
+// turned into Go errors that keep every detail the server gave (for a 422,
+// each problem with its file and line).
+package adminclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client calls one gateway's admin API.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New returns a client for the admin API at base (e.g. http://127.0.0.1:9901)
+// that authenticates with token.
+func New(base, token string) *Client {
+	return &Client{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// Error is an answer other than 2xx.
+type Error struct {
+	Status int
+	Title  string
+	Detail string
+	// Problems are a refused policy's problems, one per line as FILE:LINE:COL: message.
+	Problems []string
+	// Weakening lists the weakening changes of a 409 refusal.
+	Weakening []Change
+}
+
+func (e *Error) Error() string {
+	msg := e.Detail
+	if msg == "" {
+		msg = e.Title
+	}
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("admin API: %d: %s", e.Status, msg)
+}
+
+// do sends a request and decodes a 2xx JSON answer into out (may be nil).
+func (c *Client) do(ctx context.Context, method, path string, header http.Header, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API unreachable (set PORTCULLIS_ADMIN_URL?): %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return decodeError(resp.StatusCode, data)
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+func decodeError(status int, data []byte) error {
+	var p struct {
+		Title     string   `json:"title"`
+		Detail    string   `json:"detail"`
+		Weakening []Change `json:"weakening"`
+		Errors    []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Col     int    `json:"col"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	e := &Error{Status: status}
+	if json.Unmarshal(data, &p) != nil {
+		e.Detail = strings.TrimSpace(string(data))
+		return e
+	}
+	e.Title, e.Detail, e.Weakening = p.Title, p.Detail, p.Weakening
+	for _, pe := range p.Errors {
+		e.Problems = append(e.Problems, fmt.Sprintf("%s:%d:%d: %s", pe.File, pe.Line, pe.Col, pe.Message))
+	}
+	return e
+}
+
+// Version is one policy version as the API lists it.
+type Version struct {
+	Version    int64     `json:"version"`
+	Hash       string    `json:"hash"`
+	PrevHash   string    `json:"prevHash"`
+	Reason     string    `json:"reason"`
+	Author     string    `json:"author"`
+	Source     string    `json:"source"`
+	Weakening  bool      `json:"weakening"`
+	Rollback   bool      `json:"rollback"`
+	RollbackOf int64     `json:"rollbackOf,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Manifests  string    `json:"manifests,omitempty"`
+}
+
+// Change is one entry of a diff.
+type Change struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Op     string `json:"op"`
+	Field  string `json:"field,omitempty"`
+	From   any    `json:"from,omitempty"`
+	To     any    `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Diff is the answer of a diff or an apply.
+type Diff struct {
+	Version   int64    `json:"version,omitempty"`
+	Changes   []Change `json:"changes"`
+	Weakening []Change `json:"weakening"`
+	Shadow    *struct {
+		Hash string `json:"hash"`
+	} `json:"shadow,omitempty"`
+}
+
+// Versions lists the policy versions, newest first.
+func (c *Client) Versions(ctx context.Context) ([]Version, error) {
+	var out struct {
+		Versions []Version `json:"versions"`
+	}
+	err := c.do(ctx, http.MethodGet, "/admin/v1/policy/versions", nil, nil, &out)
+	return out.Versions, err
+}
+
+// Version returns one version with its manifests.
+func (c *Client) Version(ctx context.Context, n int64) (Version, error) {
+	var v Version
+	err := c.do(ctx, http.MethodGet, "/admin/v1/policy/versions/"+strconv.FormatInt(n, 10), nil, nil, &v)
+	return v, err
+}
+
+// DiffVersions compares two versions.
+func (c *Client) DiffVersions(ctx context.Context, from, to int64) (Diff, error) {
+	var d Diff
+	q := url.Values{"from": {strconv.FormatInt(from, 10)}, "to": {strconv.FormatInt(to, 10)}}
+	err := c.do(ctx, http.MethodGet, "/admin/v1/policy/diff?"+q.Encode(), nil, nil, &d)
+	return d, err
+}
+
+// File is one manifest file of a policy.
+type File struct {
+	Name    string `json:"name"`
+	Content string `json:"content"`
+}
+
+// ApplyOptions are the query flags of an apply.
+type ApplyOptions struct {
+	Reason         string
+	DryRun         bool
+	AllowWeakening bool
+	Shadow         bool
+	Base           int64 // > 0: refuse (409) unless the active version is still this one
+}
+
+// Apply proposes files as the new policy. The files travel as JSON so that
+// the server's problems name the caller's files and lines.
+func (c *Client) Apply(ctx context.Context, files []File, o ApplyOptions) (Diff, error) {
+	body, err := json.Marshal(map[string]any{"files": files})
+	if err != nil {
+		return Diff{}, err
+	}
+	q := url.Values{}
+	if o.DryRun {
+		q.Set("dryRun", "true")
+	}
+	if o.AllowWeakening {
+		q.Set("allowWeakening", "true")
+	}
+	if o.Shadow {
+		q.Set("shadow", "true")
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "X-Change-Reason": {o.Reason}}
+	if o.Base > 0 {
+		h.Set("If-Match", strconv.FormatInt(o.Base, 10))
+	}
+	var d Diff
+	err = c.do(ctx, http.MethodPost, "/admin/v1/policy/versions?"+q.Encode(), h, bytes.NewReader(body), &d)
+	return d, err
+}
+
+// Rollback makes version n's content active again, as a new version.
+func (c *Client) Rollback(ctx context.Context, n int64, reason string) (int64, error) {
+	body, _ := json.Marshal(map[string]any{"version": n, "reason": reason})
+	var out struct {
+		Version int64 `json:"version"`
+	}
+	err := c.do(ctx, http.MethodPost, "/admin/v1/policy/rollback", http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body), &out)
+	return out.Version, err
+}
+
+// ChainReport is the answer of verify.
+type ChainReport struct {
+	OK       bool  `json:"ok"`
+	Versions int64 `json:"versions"`
+	BrokenAt int64 `json:"brokenAt"`
+}
+
+// Verify checks the hash chain of the history.
+func (c *Client) Verify(ctx context.Context) (ChainReport, error) {
+	var r ChainReport
+	err := c.do(ctx, http.MethodGet, "/admin/v1/policy/verify", nil, nil, &r)
+	return r, err
+}
+
+// CreateConsumer creates a consumer with roles.
+func (c *Client) CreateConsumer(ctx context.Context, name string, roles []string) error {
+	if roles == nil {
+		roles = []string{}
+	}
+	body, _ := json.Marshal(map[string]any{"name": name, "roles": roles})
+	return c.do(ctx, http.MethodPost, "/admin/v1/consumers", http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body), nil)
+}
+
+// Key is a created API key; Key.Key is shown this once only.
+type Key struct {
+	ID        string     `json:"id"`
+	Consumer  string     `json:"consumer"`
+	Key       string     `json:"key"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+// CreateKey creates an API key for a consumer.
+func (c *Client) CreateKey(ctx context.Context, consumer, name string, expiresAt *time.Time) (Key, error) {
+	req := map[string]any{}
+	if name != "" {
+		req["name"] = name
+	}
+	if expiresAt != nil {
+		req["expiresAt"] = expiresAt.UTC().Format(time.RFC3339)
+	}
+	body, _ := json.Marshal(req)
+	var k Key
+	err := c.do(ctx, http.MethodPost, "/admin/v1/consumers/"+url.PathEscape(consumer)+"/keys", http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body), &k)
+	return k, err
+}
+
+// RevokeKey revokes an API key.
+func (c *Client) RevokeKey(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/admin/v1/keys/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// IsStatus reports whether err is an admin API answer with that status.
+func IsStatus(err error, status int) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == status
+}

@@ -1,0 +1,117 @@
+package control
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/snapshot"
+)
+
+// TestFailure is one policy test case whose expectation did not hold.
+type TestFailure struct {
+	Test     string `json:"test"` // the PolicyTest's name, or the cases file
+	Case     string `json:"case"`
+	Want     int    `json:"wantStatus"`
+	Got      int    `json:"gotStatus"`
+	Detail   string `json:"detail,omitempty"`
+	Position string `json:"position,omitempty"` // FILE:LINE:COL of the case
+}
+
+// TestFailures refuses a policy whose own test cases fail.
+type TestFailures []TestFailure
+
+func (fs TestFailures) Error() string {
+	lines := make([]string, len(fs))
+	for i, f := range fs {
+		lines[i] = f.String()
+	}
+	return fmt.Sprintf("%d policy test case(s) failed:\n%s", len(fs), strings.Join(lines, "\n"))
+}
+
+func (f TestFailure) String() string {
+	s := fmt.Sprintf("%s: %q: want status %d, got %d", f.Test, f.Case, f.Want, f.Got)
+	if f.Detail != "" {
+		s += " (" + f.Detail + ")"
+	}
+	if f.Position != "" {
+		s = f.Position + ": " + s
+	}
+	return s
+}
+
+// stubStatus is what the offline stub upstream answers to every allowed request.
+const stubStatus = http.StatusOK
+
+// RunPolicyTests runs the PolicyTest cases declared in policy against snap,
+// the compiled form of that same policy, offline: requests are decided by the
+// snapshot exactly as the edge decides them, and an allowed request is
+// answered by a stub upstream with 200 instead of being forwarded. It returns
+// the failures (nil when every case holds).
+func RunPolicyTests(snap *snapshot.Snapshot, policy *config.Policy) TestFailures {
+	var failures TestFailures
+	for _, t := range policy.PolicyTests {
+		for i, c := range t.Spec.Cases {
+			f := RunCase(snap, c)
+			if f == nil {
+				continue
+			}
+			f.Test = t.Metadata.Name
+			f.Position = t.Source.Positions.Of(fmt.Sprintf("spec.cases[%d]", i)).String()
+			failures = append(failures, *f)
+		}
+	}
+	return failures
+}
+
+// RunCase decides one case's request on snap; nil means it held.
+func RunCase(snap *snapshot.Snapshot, c config.TestCase) *TestFailure {
+	got, detail := decideCase(snap, c)
+	if got == c.Expect.Status && c.Expect.Consumer == "" {
+		return nil
+	}
+	if got == c.Expect.Status && c.Expect.Consumer != "" {
+		// Identities arrive with authentication; until then no request has one.
+		detail = fmt.Sprintf("want consumer %q, got none", c.Expect.Consumer)
+	}
+	return &TestFailure{Case: c.Name, Want: c.Expect.Status, Got: got, Detail: detail}
+}
+
+// decideCase returns the status the gateway would answer and, for a refusal,
+// the public reason.
+func decideCase(snap *snapshot.Snapshot, c config.TestCase) (int, string) {
+	var ln *snapshot.Listener
+	for _, l := range snap.Listeners {
+		if c.Request.Listener == "" || l.Name == c.Request.Listener {
+			ln = l
+			break
+		}
+	}
+	if ln == nil {
+		return 0, fmt.Sprintf("no listener %q", c.Request.Listener)
+	}
+	host := c.Request.Host
+	if host == "" {
+		host = "gateway.test"
+	}
+	r, err := http.NewRequest(c.Request.Method, "http://"+host+c.Request.Path, strings.NewReader(c.Request.Body))
+	if err != nil {
+		return 0, "the case's request cannot be built: " + err.Error()
+	}
+	for k, v := range c.Request.Headers {
+		r.Header.Set(k, v)
+	}
+	r.RemoteAddr = "192.0.2.10:40000"
+	if c.Request.ClientIP != "" {
+		r.RemoteAddr = c.Request.ClientIP + ":40000"
+		if strings.Contains(c.Request.ClientIP, ":") {
+			r.RemoteAddr = "[" + c.Request.ClientIP + "]:40000"
+		}
+	}
+	d := snap.Decide(ln, r)
+	if d.Err != nil {
+		return d.Err.Status, d.Err.Public
+	}
+	return stubStatus, ""
+}

@@ -1,0 +1,94 @@
+// Package store is the gateway's durable state: the append-only, hash-chained
+// history of policy versions, the consumers and their API keys (kept only as
+// hashes), and a feed of changes so that every node of a cluster follows the
+// newest state.
+//
+// This package holds the Store interface, its types, its errors and the
+// version hash. The backends live in subpackages — store/sqlite (embedded,
+// one node) and store/postgres (shared by a cluster) — and pass one
+// conformance suite, store/storetest. store/backend opens the backend a
+// --store URL names.
+package store
+
+import "context"
+
+// Store is the policy store. Every write is one transaction: it is either
+// wholly visible or not at all, also after a crash. Implementations are safe
+// for concurrent use.
+type Store interface {
+	// AppendVersion records a new policy version atomically. When
+	// v.ExpectBase >= 0 and the newest version's number differs from it, it
+	// returns ErrConflict and stores nothing. The new version's number is the
+	// newest's plus one (the first is 1), its PrevHash the newest's Hash (""
+	// for the first), its CreatedAt the current time (UTC, microseconds) and
+	// its Hash VersionHash of it. Invalid input (no reason, an unknown source,
+	// duplicate file names, …) is ErrInvalid.
+	AppendVersion(ctx context.Context, v NewVersion) (Version, error)
+	// ActiveVersion returns the newest version, which is the active one;
+	// ErrNotFound when there is none yet.
+	ActiveVersion(ctx context.Context) (Version, error)
+	// Version returns version n with its files; ErrNotFound when there is
+	// none.
+	Version(ctx context.Context, n int64) (Version, error)
+	// Versions returns at most limit versions (every one when limit <= 0),
+	// newest first, starting below before (from the newest when before is 0).
+	// They carry no Files, to keep a history listing cheap: Version(n)
+	// returns one with its files.
+	Versions(ctx context.Context, limit int, before int64) ([]Version, error)
+	// VerifyChain recomputes every version's hash in order and checks each
+	// link to the previous version; see ChainReport.
+	VerifyChain(ctx context.Context) (ChainReport, error)
+
+	// CreateConsumer stores a new consumer, stamping CreatedAt; ErrExists
+	// when the name is taken.
+	CreateConsumer(ctx context.Context, c Consumer) (Consumer, error)
+	// Consumer returns the consumer of that name, or ErrNotFound.
+	Consumer(ctx context.Context, name string) (Consumer, error)
+	// Consumers returns every consumer, by name.
+	Consumers(ctx context.Context) ([]Consumer, error)
+
+	// CreateKey stores an API key (its hash, never the key), stamping
+	// CreatedAt. ErrNotFound when its consumer does not exist, ErrExists
+	// when its ID or its Hash is already stored.
+	CreateKey(ctx context.Context, k Key) (Key, error)
+	// KeyByHash returns the key with that SHA-256 hash, revoked or not, or
+	// ErrNotFound.
+	KeyByHash(ctx context.Context, hash []byte) (Key, error)
+	// RevokeKey stamps the key's RevokedAt. Revoking a revoked key changes
+	// nothing and is not an error; an unknown id is ErrNotFound.
+	RevokeKey(ctx context.Context, id string) error
+	// Keys returns a consumer's keys, oldest first, revoked ones included;
+	// ErrNotFound when the consumer does not exist.
+	Keys(ctx context.Context, consumer string) ([]Key, error)
+	// KeysChangedSince returns every key created or revoked after cursor, in
+	// the order of those changes, and the cursor to pass next time (cursor
+	// itself when nothing changed). Start with 0. Cursors come from one
+	// monotonic sequence that increases in commit order, so a node that
+	// follows them never misses a change.
+	KeysChangedSince(ctx context.Context, cursor int64) (keys []Key, next int64, err error)
+
+	// Watch returns a channel of changes: this store's own writes and, with
+	// a shared backend, those of other nodes. Changes of one kind may be
+	// coalesced (a slow reader sees at least the newest version of every
+	// kind that changed), so a Change is a cue to re-read, not a log. Call
+	// Watch before reading the state it tracks, so nothing falls in
+	// between. The channel is closed when ctx ends or the store is closed.
+	Watch(ctx context.Context) (<-chan Change, error)
+
+	// Close releases the store. Calling it again does nothing.
+	Close() error
+}
+
+// Change says that the state of one kind changed.
+type Change struct {
+	Kind    string // KindPolicy, KindKeys or KindConsumers
+	Version int64  // the newest policy version, or the key or consumer change sequence
+}
+
+// The kinds of Change. They are also the kind values of PostgreSQL's
+// notification payload.
+const (
+	KindPolicy    = "policy"
+	KindKeys      = "keys"
+	KindConsumers = "consumers"
+)
