@@ -68,10 +68,19 @@ type gateway struct {
 // every listener named in listeners on a free loopback port.
 func startGateway(t *testing.T, config string, listeners ...string) *gateway {
 	t.Helper()
+	return startGatewayOn(t, "", config, listeners...)
+}
+
+// startGatewayOn is startGateway with a store URL ("" for a fresh SQLite
+// file of the gateway's own).
+func startGatewayOn(t *testing.T, storeURL, config string, listeners ...string) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "config", "gateway.yaml"), config)
-	args := []string{"run", "--config", filepath.Join(dir, "config"),
-		"--store", "sqlite:" + filepath.Join(dir, "portcullis.db"), "--admin", "127.0.0.1:0"}
+	if storeURL == "" {
+		storeURL = "sqlite:" + filepath.Join(dir, "portcullis.db")
+	}
+	args := []string{"run", "--config", filepath.Join(dir, "config"), "--store", storeURL, "--admin", "127.0.0.1:0"}
 	for _, l := range listeners {
 		args = append(args, "--listen", l+"=127.0.0.1:0")
 	}

@@ -196,6 +196,7 @@ func (p *Plane) activate(snap *snapshot.Snapshot, v store.Version) error {
 		snap.Release(p.holder.Load())
 		return err
 	}
+	p.deps.Metrics.SetPolicyVersion(v.Number)
 	return nil
 }
 

@@ -31,6 +31,8 @@ type Gateway struct {
 	reloads         *prometheus.CounterVec
 	accessLogDrops  prometheus.Counter
 	activeListeners prometheus.Gauge
+	policyVersion   prometheus.Gauge
+	reviewOverdue   prometheus.Gauge
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -64,8 +66,17 @@ func New() *Gateway {
 			Name: "portcullis_listeners",
 			Help: "Listeners currently serving.",
 		}),
+		policyVersion: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portcullis_policy_version",
+			Help: "The policy version this node serves.",
+		}),
+		reviewOverdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "portcullis_policy_review_overdue",
+			Help: "1 when the active policy's review.reviewBy date has passed.",
+		}),
 	}
 	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
+		g.policyVersion, g.reviewOverdue,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
@@ -86,6 +97,18 @@ func (g *Gateway) AccessLogDropped() { g.accessLogDrops.Inc() }
 
 // SetListeners records how many listeners serve.
 func (g *Gateway) SetListeners(n int) { g.activeListeners.Set(float64(n)) }
+
+// SetPolicyVersion records the version this node serves.
+func (g *Gateway) SetPolicyVersion(n int64) { g.policyVersion.Set(float64(n)) }
+
+// SetReviewOverdue records whether the active policy's review is overdue.
+func (g *Gateway) SetReviewOverdue(overdue bool) {
+	v := 0.0
+	if overdue {
+		v = 1
+	}
+	g.reviewOverdue.Set(v)
+}
 
 // Route returns the handles for one route's metrics.
 func (g *Gateway) Route(name string) *Route {

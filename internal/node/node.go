@@ -104,6 +104,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.metrics.Reload("applied")
 	go n.plane.Follow(followCtx, changes)
+	go n.watchReview(followCtx)
 
 	token := opts.AdminToken
 	if token == "" {
@@ -238,7 +239,47 @@ func (n *Node) currentWarnings() []string {
 	if n.chainWarning != "" {
 		w = append(w, n.chainWarning)
 	}
+	if overdue, msg := reviewOverdue(n.holder.Load(), time.Now()); overdue {
+		w = append(w, msg)
+	}
 	return w
+}
+
+// reviewOverdue reports whether the policy's review.reviewBy date has passed
+// (the review is due by the end of that day, UTC).
+func reviewOverdue(snap *snapshot.Snapshot, now time.Time) (bool, string) {
+	if snap == nil || snap.Policy.Gateway.Spec.Review == nil {
+		return false, ""
+	}
+	r := snap.Policy.Gateway.Spec.Review
+	if !now.After(r.ReviewBy.Time.Add(24 * time.Hour)) {
+		return false, ""
+	}
+	return true, fmt.Sprintf("the policy's review was due on %s (owner %s)", r.ReviewBy.Format("2006-01-02"), r.Owner)
+}
+
+// watchReview keeps the review-overdue metric current and logs a warning
+// when the active policy's review date passes, then once a day while overdue.
+func (n *Node) watchReview(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	var lastWarned time.Time
+	for {
+		now := time.Now()
+		overdue, msg := reviewOverdue(n.holder.Load(), now)
+		n.metrics.SetReviewOverdue(overdue)
+		if overdue && now.Sub(lastWarned) >= 24*time.Hour {
+			n.log.Warn("policy review overdue", "detail", msg)
+			lastWarned = now
+		} else if !overdue {
+			lastWarned = time.Time{}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Snapshot returns the active snapshot.
