@@ -263,3 +263,56 @@ spec:
 		t.Fatalf("apply with a failing test: %d %v", resp.StatusCode, body)
 	}
 }
+
+// TestShadow evaluates a candidate that refuses POST beside the active
+// policy that allows it: POSTs still reach the upstream once each, the report
+// counts the difference, and promote applies the candidate.
+func TestShadow(t *testing.T) {
+	up, hits := echoUpstream(t)
+	g := startGateway(t, policyFor(up.URL, "GET, POST"), "public")
+	api := g.url("public") + "/api/x"
+
+	resp, body := g.applyPolicy(policyFor(up.URL, "GET"), "try read-only", "?shadow=true")
+	if resp.StatusCode != 202 || body["shadow"] == nil {
+		t.Fatalf("shadow apply: %d %v", resp.StatusCode, body)
+	}
+	for range 3 {
+		if resp, _ := do(t, mustRequest(t, "POST", api)); resp.StatusCode != 200 {
+			t.Fatalf("the shadowed candidate was enforced: %d", resp.StatusCode)
+		}
+		if resp, _ := do(t, mustRequest(t, "GET", api)); resp.StatusCode != 200 {
+			t.Fatalf("GET: %d", resp.StatusCode)
+		}
+	}
+	if hits.Load() != 6 {
+		t.Errorf("the upstream saw %d requests for 6 sent: a shadowed request must never be sent twice", hits.Load())
+	}
+	resp, report := g.adminDo("GET", "/admin/v1/policy/shadow", nil, "")
+	diffs, _ := report["differences"].([]any)
+	if resp.StatusCode != 200 || report["requests"] != float64(6) || len(diffs) != 1 {
+		t.Fatalf("shadow report: %d %v", resp.StatusCode, report)
+	}
+	d := diffs[0].(map[string]any)
+	if d["route"] != "api" || d["method"] != "POST" || d["active"] != "allowed" || d["candidate"] != "method_not_allowed" || d["count"] != float64(3) {
+		t.Errorf("difference: %v", d)
+	}
+	// Promote needs a reason; then the candidate is the active version.
+	if resp, _ := g.adminDo("POST", "/admin/v1/policy/shadow/promote", nil, ""); resp.StatusCode != 400 {
+		t.Errorf("promote without a reason: %d", resp.StatusCode)
+	}
+	resp, body = g.adminDo("POST", "/admin/v1/policy/shadow/promote", map[string]string{"X-Change-Reason": "read-only held up"}, "")
+	if resp.StatusCode != 201 || body["version"] != float64(2) {
+		t.Fatalf("promote: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, mustRequest(t, "POST", api)); resp.StatusCode != 405 {
+		t.Errorf("after promote POST is %d, want 405", resp.StatusCode)
+	}
+	if resp, _ := g.adminDo("GET", "/admin/v1/policy/shadow", nil, ""); resp.StatusCode != 404 {
+		t.Errorf("the shadow run outlived its promotion: %d", resp.StatusCode)
+	}
+	// Discard.
+	g.applyPolicy(policyFor(up.URL, "GET, PUT"), "maybe PUT", "?shadow=true")
+	if resp, _ := g.adminDo("DELETE", "/admin/v1/policy/shadow", nil, ""); resp.StatusCode != 204 {
+		t.Errorf("discard: %d", resp.StatusCode)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/lifecycle"
 	"github.com/portcullis/portcullis/internal/requestid"
+	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/store"
 )
 
@@ -36,6 +37,9 @@ func (a *policyAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/v1/policy/rollback", a.rollback)
 	mux.HandleFunc("GET /admin/v1/policy/diff", a.diff)
 	mux.HandleFunc("GET /admin/v1/policy/verify", a.verify)
+	mux.HandleFunc("GET /admin/v1/policy/shadow", a.shadowReport)
+	mux.HandleFunc("POST /admin/v1/policy/shadow/promote", a.promote)
+	mux.HandleFunc("DELETE /admin/v1/policy/shadow", a.discard)
 }
 
 // versionJSON is a version as the API shows it.
@@ -122,13 +126,19 @@ func (a *policyAPI) apply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("shadow") == "true" {
-		writeError(w, r, httperr.New(http.StatusNotImplemented, httperr.DecisionInvalid, "shadow evaluation is not implemented yet in this version", nil))
-		return
-	}
 	files, herr := readPolicyFiles(r)
 	if herr != nil {
 		writeError(w, r, herr)
+		return
+	}
+	if q.Get("shadow") == "true" {
+		out, run, err := a.plane.StartShadow(r.Context(), control.Proposal{Files: files, Reason: reason, Author: adminAuthor})
+		if err != nil {
+			writeProposalError(w, r, out, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"shadow": map[string]any{"hash": run.Hash, "since": run.Since},
+			"changes": nonNil(out.Report.Changes), "weakening": nonNil(out.Report.Weakening)})
 		return
 	}
 	prop := control.Proposal{Files: files, Reason: reason, Author: adminAuthor, Source: store.SourceAPI,
@@ -272,6 +282,46 @@ func (a *policyAPI) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": rep.OK, "versions": rep.Versions, "brokenAt": rep.BrokenAt})
+}
+
+func (a *policyAPI) shadowReport(w http.ResponseWriter, r *http.Request) {
+	run := a.plane.Shadow()
+	if run == nil {
+		writeError(w, r, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, control.ErrNoShadow.Error(), nil))
+		return
+	}
+	rep := run.Report()
+	if rep.Differences == nil {
+		rep.Differences = []shadow.Count{}
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *policyAPI) promote(w http.ResponseWriter, r *http.Request) {
+	reason := strings.TrimSpace(r.Header.Get("X-Change-Reason"))
+	if reason == "" {
+		writeError(w, r, httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "the X-Change-Reason header is required: every policy change says why", nil))
+		return
+	}
+	out, err := a.plane.PromoteShadow(r.Context(), reason, adminAuthor, r.URL.Query().Get("allowWeakening") == "true")
+	if errors.Is(err, control.ErrNoShadow) {
+		writeError(w, r, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, err.Error(), nil))
+		return
+	}
+	if err != nil {
+		writeProposalError(w, r, out, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"version": out.Version.Number, "hash": out.Version.Hash,
+		"changes": nonNil(out.Report.Changes), "weakening": nonNil(out.Report.Weakening)})
+}
+
+func (a *policyAPI) discard(w http.ResponseWriter, r *http.Request) {
+	if !a.plane.DiscardShadow() {
+		writeError(w, r, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, control.ErrNoShadow.Error(), nil))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // storeError maps a store or control error to its answer; notFound is the

@@ -18,14 +18,16 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/lifecycle"
+	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 	"github.com/portcullis/portcullis/internal/store"
 )
 
 // Plane applies policy versions on one node.
 type Plane struct {
-	store  store.Store
-	holder *snapshot.Holder
+	store   store.Store
+	holder  *snapshot.Holder
+	shadows *shadow.Holder
 	// swap makes a compiled snapshot active (the data plane's Apply: it
 	// binds new listener addresses first and fails without changing anything).
 	swap func(*snapshot.Snapshot) error
@@ -41,8 +43,8 @@ type Plane struct {
 
 // New returns a control plane over st that swaps snapshots into holder with
 // swap; relative paths in manifests resolve against dir.
-func New(st store.Store, holder *snapshot.Holder, swap func(*snapshot.Snapshot) error, deps snapshot.Deps, dir string, log *slog.Logger) *Plane {
-	return &Plane{store: st, holder: holder, swap: swap, deps: deps, dir: dir, log: log}
+func New(st store.Store, holder *snapshot.Holder, shadows *shadow.Holder, swap func(*snapshot.Snapshot) error, deps snapshot.Deps, dir string, log *slog.Logger) *Plane {
+	return &Plane{store: st, holder: holder, shadows: shadows, swap: swap, deps: deps, dir: dir, log: log}
 }
 
 // Store returns the store the plane reads and writes.
@@ -121,24 +123,40 @@ func (p *Plane) Rollback(ctx context.Context, n int64, reason, author string) (O
 		AllowWeakening: true, Base: -1}, n)
 }
 
-func (p *Plane) propose(ctx context.Context, prop Proposal, rollbackOf int64) (Outcome, error) {
-	candidate, err := p.parse(prop.Files)
+// evaluation is a candidate taken through the lifecycle up to, not
+// including, recording it: parsed, diffed against the active version,
+// compiled, and its own policy tests run.
+type evaluation struct {
+	active store.Version // zero when the store is empty
+	report lifecycle.Report
+	snap   *snapshot.Snapshot // nil when unchanged
+	// unchanged: the files are the active version's already (not checked
+	// when evenIfUnchanged: a rollback always records a version).
+	unchanged bool
+}
+
+// evaluate parses, diffs, compiles and tests files. The caller owns the
+// returned snapshot: it activates or releases it.
+func (p *Plane) evaluate(ctx context.Context, files []store.File, base int64, evenIfUnchanged bool) (evaluation, error) {
+	var ev evaluation
+	candidate, err := p.parse(files)
 	if err != nil {
-		return Outcome{}, err
+		return ev, err
 	}
-	active, err := p.store.ActiveVersion(ctx)
 	var activePolicy *config.Policy
+	active, err := p.store.ActiveVersion(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		active = store.Version{}
 	case err != nil:
-		return Outcome{}, err
+		return ev, err
 	default:
-		if prop.Base >= 0 && prop.Base != active.Number {
-			return Outcome{}, fmt.Errorf("%w: the active version is %d, not %d", ErrConflict, active.Number, prop.Base)
+		ev.active = active
+		if base >= 0 && base != active.Number {
+			return ev, fmt.Errorf("%w: the active version is %d, not %d", ErrConflict, active.Number, base)
 		}
-		if rollbackOf == 0 && sameFiles(active.Files, prop.Files) {
-			return Outcome{Version: active, Changed: false}, nil
+		if !evenIfUnchanged && sameFiles(active.Files, files) {
+			ev.unchanged = true
+			return ev, nil
 		}
 		if activePolicy, err = p.parse(active.Files); err != nil {
 			// The stored active version no longer parses with this binary:
@@ -147,45 +165,59 @@ func (p *Plane) propose(ctx context.Context, prop Proposal, rollbackOf int64) (O
 			activePolicy = nil
 		}
 	}
-	report := lifecycle.Diff(activePolicy, candidate)
-	out := Outcome{Report: report, Changed: true}
-	if len(report.Weakening) > 0 && !prop.AllowWeakening {
-		return out, &WeakeningError{Report: report}
-	}
+	ev.report = lifecycle.Diff(activePolicy, candidate)
 	snap, err := snapshot.Compile(candidate, p.deps, p.holder.Load())
 	if err != nil {
-		return out, &CompileError{Err: err}
+		return ev, &CompileError{Err: err}
 	}
 	if failures := RunPolicyTests(snap, candidate); len(failures) > 0 {
 		snap.Release(p.holder.Load())
-		return out, failures
+		return ev, failures
 	}
-	if prop.DryRun {
-		snap.Release(p.holder.Load())
+	ev.snap = snap
+	return ev, nil
+}
+
+func (p *Plane) propose(ctx context.Context, prop Proposal, rollbackOf int64) (Outcome, error) {
+	ev, err := p.evaluate(ctx, prop.Files, prop.Base, rollbackOf > 0)
+	out := Outcome{Report: ev.report, Changed: !ev.unchanged}
+	if err != nil {
+		return out, err
+	}
+	if ev.unchanged {
+		out.Version = ev.active
 		return out, nil
 	}
-	base := active.Number
+	weakening := len(ev.report.Weakening) > 0
+	if prop.DryRun || weakening && !prop.AllowWeakening {
+		ev.snap.Release(p.holder.Load())
+		if prop.DryRun {
+			return out, nil
+		}
+		return out, &WeakeningError{Report: ev.report}
+	}
+	base := ev.active.Number
 	if prop.Base >= 0 {
 		base = prop.Base
 	}
 	v, err := p.store.AppendVersion(ctx, store.NewVersion{
 		Files: prop.Files, Reason: prop.Reason, Author: prop.Author, Source: prop.Source,
-		Weakening: len(report.Weakening) > 0, Rollback: rollbackOf > 0, RollbackOf: rollbackOf,
+		Weakening: weakening, Rollback: rollbackOf > 0, RollbackOf: rollbackOf,
 		ExpectBase: base,
 	})
 	if err != nil {
-		snap.Release(p.holder.Load())
+		ev.snap.Release(p.holder.Load())
 		return out, err
 	}
 	out.Version = v
-	if err := p.activate(snap, v); err != nil {
+	if err := p.activate(ev.snap, v); err != nil {
 		return out, &ActivationError{Version: v.Number, Err: err}
 	}
-	for _, w := range report.Weakening {
+	for _, w := range ev.report.Weakening {
 		p.log.Warn("weakening change applied", "version", v.Number, "kind", w.Kind, "name", w.Name, "field", w.Field, "reason", w.Reason)
 	}
 	p.log.Info("policy version applied", "version", v.Number, "source", v.Source, "author", v.Author, "reason", v.Reason,
-		"changes", len(report.Changes), "weakening", len(report.Weakening))
+		"changes", len(ev.report.Changes), "weakening", len(ev.report.Weakening))
 	return out, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/server"
+	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/backend"
@@ -46,6 +47,7 @@ type Node struct {
 	opts    Options
 	log     *slog.Logger
 	holder  snapshot.Holder
+	shadows shadow.Holder
 	metrics *metrics.Gateway
 	server  *server.Server
 	store   store.Store
@@ -80,8 +82,8 @@ func Start(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:")}
-	n.server = server.New(&n.holder, n.metrics, n.log)
-	n.plane = control.New(st, &n.holder, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
+	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
+	n.plane = control.New(st, &n.holder, &n.shadows, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
 		if n.cancel != nil {
 			n.cancel()

@@ -81,6 +81,13 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.Bytes = res.BytesWritten
 	entry.UpstreamLatency = res.UpstreamLatency
 	e.record(&entry, routeMetrics)
+	if run := e.srv.shadow.Load(); run != nil && entry.Listener != "" {
+		route := entry.Route
+		if routeMetrics == nil {
+			route = ""
+		}
+		run.Observe(entry.Listener, r, route, entry.Decision)
+	}
 }
 
 // record counts a finished request in the metrics and queues its access log line.

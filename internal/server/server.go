@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
@@ -33,6 +34,7 @@ const (
 // Server runs the listeners of the active snapshot.
 type Server struct {
 	holder    *snapshot.Holder
+	shadow    *shadow.Holder
 	log       *slog.Logger
 	metrics   *metrics.Gateway
 	unmatched *metrics.Route
@@ -50,10 +52,13 @@ type bound struct {
 	srv *http.Server
 }
 
-// New makes a Server. Nothing is served before the first Apply.
-func New(holder *snapshot.Holder, m *metrics.Gateway, log *slog.Logger) *Server {
+// New makes a Server. Nothing is served before the first Apply. While a
+// candidate policy is shadowed (shadows holds a run), every request is also
+// decided by it.
+func New(holder *snapshot.Holder, shadows *shadow.Holder, m *metrics.Gateway, log *slog.Logger) *Server {
 	return &Server{
 		holder:    holder,
+		shadow:    shadows,
 		log:       log,
 		metrics:   m,
 		unmatched: m.Route(metrics.Unmatched),

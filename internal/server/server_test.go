@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
@@ -50,7 +51,7 @@ func newTestServer(t testing.TB, p *config.Policy) (*edge, *Server) {
 		t.Fatal(err)
 	}
 	holder.Swap(snap)
-	s := New(&holder, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(&holder, &shadow.Holder{}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return &edge{addr: snap.Listeners[0].Addr, srv: s}, s
 }
 
@@ -86,7 +87,7 @@ func TestApplyRefusesWhatItCannotBind(t *testing.T) {
 	defer up.Close()
 	m := metrics.New()
 	var holder snapshot.Holder
-	s := New(&holder, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(&holder, &shadow.Holder{}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p := policy(t, up.URL, "")
 	p.Gateway.Spec.Listeners[0].Port = 0 // any free port
 	first, err := snapshot.Compile(p, snapshot.Deps{Metrics: m}, nil)
