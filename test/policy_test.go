@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,4 +316,90 @@ func TestShadow(t *testing.T) {
 	if resp, _ := g.adminDo("DELETE", "/admin/v1/policy/shadow", nil, ""); resp.StatusCode != 204 {
 		t.Errorf("discard: %d", resp.StatusCode)
 	}
+}
+
+// TestLargeAppliesUnderLoad applies a generated 1,000-route policy five times
+// while clients send requests, and reports the request latency before and
+// during the applies (figures for the README; no request may fail).
+func TestLargeAppliesUnderLoad(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") }))
+	defer up.Close()
+	big := func(variant int) string {
+		var routes strings.Builder
+		for i := range 1000 {
+			fmt.Fprintf(&routes, "    - {name: r%d, match: {pathPrefix: /svc/r%d}, methods: [GET], to: backend, timeout: %ds}\n", i, i, 10+variant)
+		}
+		return strings.Replace(policyFor(up.URL, "GET"), "    - {name: api,", routes.String()+"    - {name: api,", 1)
+	}
+	g := startGateway(t, big(0), "public")
+	url := g.url("public") + "/api/x"
+
+	measure := func(d time.Duration, during func()) (lat []time.Duration, failed int) {
+		var mu sync.Mutex
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					start := time.Now()
+					resp, err := http.Get(url)
+					took := time.Since(start)
+					mu.Lock()
+					if err != nil || resp.StatusCode != 200 {
+						failed++
+					} else {
+						lat = append(lat, took)
+					}
+					mu.Unlock()
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+			}()
+		}
+		if during != nil {
+			during()
+		} else {
+			time.Sleep(d)
+		}
+		close(stop)
+		wg.Wait()
+		return lat, failed
+	}
+	before, failedBefore := measure(2*time.Second, nil)
+	var applyTimes []time.Duration
+	during, failedDuring := measure(0, func() {
+		for i := 1; i <= 5; i++ {
+			start := time.Now()
+			if resp, body := g.applyPolicy(big(i), fmt.Sprintf("big change %d", i), "?allowWeakening=true"); resp.StatusCode != 201 {
+				t.Errorf("apply %d: %d %v", i, resp.StatusCode, body)
+			}
+			applyTimes = append(applyTimes, time.Since(start))
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	if failedBefore+failedDuring != 0 {
+		t.Fatalf("%d requests failed", failedBefore+failedDuring)
+	}
+	t.Logf("1,000-route applies took %v (admin API round trip, under load)", applyTimes)
+	t.Logf("request latency before: %s", percentiles(before))
+	t.Logf("request latency during applies: %s", percentiles(during))
+}
+
+func percentiles(lat []time.Duration) string {
+	if len(lat) == 0 {
+		return "no requests"
+	}
+	sorted := append([]time.Duration(nil), lat...)
+	slices.Sort(sorted)
+	at := func(q float64) time.Duration { return sorted[int(q*float64(len(sorted)-1))] }
+	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(sorted), at(0.5), at(0.99), sorted[len(sorted)-1])
 }

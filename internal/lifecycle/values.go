@@ -34,12 +34,15 @@ func isSensitiveKey(key string) bool { return sensitive(key, sensitiveKeys) }
 // sensitive reports whether name is one of names or ends with a sensitive
 // suffix.
 func sensitive(name string, names []string) bool {
-	n := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(name))
+	n := strings.ToLower(separators.Replace(name))
 	if slices.Contains(names, n) {
 		return true
 	}
 	return slices.ContainsFunc(sensitiveSuffixes, func(s string) bool { return strings.HasSuffix(n, s) })
 }
+
+// separators are dropped before names are compared: api_key, api-key and apiKey alike.
+var separators = strings.NewReplacer("-", "", "_", "")
 
 var (
 	durationType = reflect.TypeFor[config.Duration]()
