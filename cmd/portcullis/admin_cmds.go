@@ -39,7 +39,7 @@ func reportAdminError(err error) error {
 			fmt.Fprintln(os.Stderr, p)
 		}
 		for _, w := range ae.Weakening {
-			fmt.Fprintln(os.Stderr, "  weakening:", describeChange(w))
+			fmt.Fprintf(os.Stderr, "! %s %q: %s\n", w.Kind, w.Name, w.Reason)
 		}
 		return refusedError{err}
 	}
@@ -148,7 +148,10 @@ func policyApplyCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			switch {
 			case o.DryRun:
-				fmt.Fprintln(out, "dry run: nothing applied")
+				fmt.Fprintln(out, "dry run: valid, tests pass; nothing applied")
+				if len(d.Weakening) > 0 && !o.AllowWeakening {
+					fmt.Fprintln(out, "this change weakens the policy: applying it needs --allow-weakening")
+				}
 			case d.Shadow != nil:
 				fmt.Fprintf(out, "shadowing candidate %s on live traffic (see GET /admin/v1/policy/shadow)\n", d.Shadow.Hash)
 			default:
@@ -318,16 +321,14 @@ func readManifestFiles(path string) ([]adminclient.File, error) {
 
 func printDiff(w io.Writer, d adminclient.Diff) {
 	fmt.Fprintf(w, "%d changes, %d weakening\n", len(d.Changes), len(d.Weakening))
-	weak := map[string]bool{}
-	for _, c := range d.Weakening {
-		weak[c.Kind+"\x00"+c.Name+"\x00"+c.Field] = true
-	}
 	for _, c := range d.Changes {
-		mark := "  "
-		if weak[c.Kind+"\x00"+c.Name+"\x00"+c.Field] {
-			mark = "! "
+		fmt.Fprintln(w, "  "+describeChange(c))
+	}
+	if len(d.Weakening) > 0 {
+		fmt.Fprintln(w, "weakening:")
+		for _, c := range d.Weakening {
+			fmt.Fprintf(w, "! %s %q: %s\n", c.Kind, c.Name, c.Reason)
 		}
-		fmt.Fprintln(w, mark+describeChange(c))
 	}
 }
 
