@@ -1,18 +1,22 @@
 package config
 
+import "time"
+
 // Defaults of CONTRACT §2.
 const (
 	defaultAccessLogPath  = "stdout"
 	defaultMaxHeaderBytes = 32768
 	defaultMaxHeaderCount = 100
+	defaultBodyIdle       = Duration(30 * time.Second)
 	defaultAddress        = "0.0.0.0"
 	defaultProtocol       = "HTTP"
 )
 
-// applyDefaults fills in what a valid policy leaves out. Route names are filled
-// in by validation, which needs them; a route without authentication keeps a nil
+// ApplyDefaults fills in what a valid policy leaves out; Parse calls it, and
+// tools that build a Policy without parsing can too. Route names are filled in
+// by validation, which needs them; a route without authentication keeps a nil
 // Authentication, which means none.
-func applyDefaults(p *Policy) {
+func ApplyDefaults(p *Policy) {
 	s := &p.Gateway.Spec
 	if s.AccessLog == nil {
 		s.AccessLog = &AccessLog{}
@@ -32,6 +36,9 @@ func applyDefaults(p *Policy) {
 	}
 	if s.Limits.MaxHeaderCount == 0 {
 		s.Limits.MaxHeaderCount = defaultMaxHeaderCount
+	}
+	if s.Limits.BodyIdleTimeout == 0 {
+		s.Limits.BodyIdleTimeout = defaultBodyIdle
 	}
 	for i := range s.Listeners {
 		l := &s.Listeners[i]

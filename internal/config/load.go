@@ -56,7 +56,7 @@ func Parse(file string, data []byte) (*Policy, error) {
 // ParseFiles decodes and validates a policy held in memory as file name →
 // content, the files taken in name order. When the policy is invalid the error
 // is Problems, with every problem of every file, and the policy is nil. A valid
-// policy has its defaults filled in (see applyDefaults).
+// policy has its defaults filled in (see ApplyDefaults).
 func ParseFiles(files map[string][]byte) (*Policy, error) {
 	if len(files) == 0 {
 		return nil, errors.New("no manifest files")
@@ -81,7 +81,7 @@ func ParseFiles(files map[string][]byte) (*Policy, error) {
 	if len(probs) > 0 {
 		return nil, probs.sorted()
 	}
-	applyDefaults(p)
+	ApplyDefaults(p)
 	return p, nil
 }
 

@@ -30,7 +30,7 @@ func TestLoadValidPolicyWithDefaults(t *testing.T) {
 		{"trustedProxies", s.TrustedProxies, []string{"10.0.0.0/8", "192.168.1.7/32", "2001:db8::1/128"}},
 		{"accessLog.enabled", *s.AccessLog.Enabled, true},
 		{"accessLog.path", s.AccessLog.Path, filepath.Join("testdata/valid", "logs/access.log")},
-		{"limits", *s.Limits, Limits{MaxHeaderBytes: 32768, MaxHeaderCount: 50}},
+		{"limits", *s.Limits, Limits{MaxHeaderBytes: 32768, MaxHeaderCount: 50, BodyIdleTimeout: Duration(30 * time.Second)}},
 		{"listener 0 address", s.Listeners[0].Address, "0.0.0.0"},
 		{"listener 0 protocol", s.Listeners[0].Protocol, "HTTP"},
 		{"listener 1 address", s.Listeners[1].Address, "127.0.0.1"},

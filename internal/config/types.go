@@ -58,6 +58,10 @@ type AccessLog struct {
 type Limits struct {
 	MaxHeaderBytes int `yaml:"maxHeaderBytes"` // default 32768
 	MaxHeaderCount int `yaml:"maxHeaderCount"` // default 100
+	// BodyIdleTimeout is how long a request body may send nothing before the
+	// gateway gives up on the client (slow-body protection); default 30s.
+	// An extension to CONTRACT §2.
+	BodyIdleTimeout Duration `yaml:"bodyIdleTimeout"`
 }
 
 // Listener is one port the gateway serves.

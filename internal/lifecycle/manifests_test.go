@@ -166,7 +166,7 @@ func decodeValue(n *yaml.Node, v reflect.Value) error {
 }
 
 // fillDefaults gives a decoded policy what config gives a valid one: route
-// names, and the defaults of its applyDefaults.
+// names, and the defaults of its ApplyDefaults.
 func fillDefaults(p *config.Policy) {
 	if p.Gateway == nil {
 		return
@@ -183,19 +183,7 @@ func fillDefaults(p *config.Policy) {
 	for j := range s.Routes {
 		s.Routes[j].Name = cmp.Or(s.Routes[j].Name, fmt.Sprintf("route-%d", j))
 	}
-	if s.AccessLog == nil {
-		s.AccessLog = &config.AccessLog{}
-	}
-	if s.AccessLog.Enabled == nil {
-		enabled := true
-		s.AccessLog.Enabled = &enabled
-	}
-	s.AccessLog.Path = cmp.Or(s.AccessLog.Path, "stdout")
-	if s.Limits == nil {
-		s.Limits = &config.Limits{}
-	}
-	s.Limits.MaxHeaderBytes = cmp.Or(s.Limits.MaxHeaderBytes, defaultMaxHeaderBytes)
-	s.Limits.MaxHeaderCount = cmp.Or(s.Limits.MaxHeaderCount, defaultMaxHeaderCount)
+	config.ApplyDefaults(p)
 }
 
 // clearSources drops where each document of a parsed policy was written, which

@@ -17,10 +17,6 @@ import (
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
-// bodyIdleTimeout is how long a request body may go without sending a byte
-// before the gateway gives up on the client (slow-body protection).
-const bodyIdleTimeout = 30 * time.Second
-
 // edge is the http.Handler of one bound address: it takes a request from the
 // listener to its route's upstream, on the snapshot active when it arrived.
 type edge struct {
@@ -60,6 +56,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics)
+			if r.ContentLength != 0 {
+				r.Body = &idleTimeoutBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: snap.BodyIdleTimeout}
+			}
 			herr, res = forward(w, r, d.Route, d.Path, reqID, peerIP, priorXFF, start)
 		}
 	}
@@ -124,9 +123,6 @@ func forward(w http.ResponseWriter, r *http.Request, route *snapshot.Route, path
 			path = "/" + path
 		}
 	}
-	if r.ContentLength != 0 {
-		r.Body = &idleTimeoutBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
-	}
 	fwd := proxy.Forwarding{
 		Path:              path,
 		RequestID:         reqID,
@@ -171,14 +167,15 @@ func serverTiming(d time.Duration) string {
 }
 
 // idleTimeoutBody gives up on a client whose body stops arriving: every read
-// must make progress within bodyIdleTimeout.
+// must make progress within idle (limits.bodyIdleTimeout).
 type idleTimeoutBody struct {
 	io.ReadCloser
-	rc *http.ResponseController
+	rc   *http.ResponseController
+	idle time.Duration
 }
 
 func (b *idleTimeoutBody) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout))
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	return b.ReadCloser.Read(p)
 }
 

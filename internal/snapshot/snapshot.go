@@ -38,8 +38,10 @@ type Snapshot struct {
 	TrustedProxies []netip.Prefix
 	MaxHeaderBytes int
 	MaxHeaderCount int
-	AccessLog      AccessLog
-	CompiledAt     time.Time
+	// BodyIdleTimeout bounds how long a request body may send nothing.
+	BodyIdleTimeout time.Duration
+	AccessLog       AccessLog
+	CompiledAt      time.Time
 
 	byAddr    map[string]*Listener
 	upstreams map[string]*proxy.Upstream // by upstreamKey
@@ -97,8 +99,11 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		}
 		s.TrustedProxies = append(s.TrustedProxies, pfx)
 	}
-	s.MaxHeaderBytes, s.MaxHeaderCount = 32768, 100
+	s.MaxHeaderBytes, s.MaxHeaderCount, s.BodyIdleTimeout = 32768, 100, 30*time.Second
 	if l := spec.Limits; l != nil {
+		if l.BodyIdleTimeout > 0 {
+			s.BodyIdleTimeout = l.BodyIdleTimeout.D()
+		}
 		if l.MaxHeaderBytes > 0 {
 			s.MaxHeaderBytes = l.MaxHeaderBytes
 		}
