@@ -48,6 +48,17 @@ declare_targets() {
     target "direct" "http://127.0.0.1:$BACKEND_PORT/"
     target "nginx proxy" "http://127.0.0.1:$NGINX_PORT/"
     portcullis_route "portcullis bare" /
+
+    # API key + roles: a Consumer whose key is declared by its SHA-256, sent by wrk.
+    local key=bench-key-0123456789
+    portcullis_manifest <<EOF
+apiVersion: gateway/v1
+kind: Consumer
+metadata: {name: bench}
+spec: {roles: [bench], apiKeys: [{id: bench, sha256: $(printf %s "$key" | sha256sum | cut -d' ' -f1)}]}
+EOF
+    portcullis_route "portcullis apikey" /apikey "authentication: {type: apiKey}
+authorization: {roles: [bench]}" "X-API-Key: $key"
 }
 
 # ---------------------------------------------------------------------------------

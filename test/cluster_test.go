@@ -116,3 +116,42 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 	}
 	return req
 }
+
+// TestKeyRevocationReachesEveryNode: a key created on one node works on the
+// other, and revoking it on the first is refused by the second within a second.
+func TestKeyRevocationReachesEveryNode(t *testing.T) {
+	dsn := freshDatabase(t)
+	up, _ := echoUpstream(t)
+	policy := apiKeyPolicy(up.URL, strings.Repeat("ab", 32))
+	a := startGatewayOn(t, dsn, policy, "public")
+	b := startGatewayOn(t, dsn, policy, "public")
+	if resp, body := a.adminDo("POST", "/admin/v1/consumers", nil, `{"name": "alice"}`); resp.StatusCode != 201 {
+		t.Fatalf("consumer: %d %v", resp.StatusCode, body)
+	}
+	resp, created := a.adminDo("POST", "/admin/v1/consumers/alice/keys", nil, `{}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("key: %d %v", resp.StatusCode, created)
+	}
+	key, id := created["key"].(string), created["id"].(string)
+	status := func(g *gateway) int {
+		resp, _ := get(t, g.url("public")+"/orders/1", "X-API-Key", key)
+		return resp.StatusCode
+	}
+	waitFor := func(what string, g *gateway, want int) time.Duration {
+		start := time.Now()
+		for status(g) != want {
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s: still %d after a second", what, status(g))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	took := waitFor("a key created on node a, used on node b", b, 200)
+	t.Logf("node b accepted the new key after %v", took.Round(time.Millisecond))
+	if resp, _ := a.adminDo("DELETE", "/admin/v1/keys/"+id, nil, ""); resp.StatusCode != 204 {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	took = waitFor("a key revoked on node a, used on node b", b, 401)
+	t.Logf("node b refused the revoked key after %v", took.Round(time.Millisecond))
+}

@@ -26,6 +26,7 @@ type Entry struct {
 	Method          string
 	Path            string
 	Route           string
+	Consumer        string
 	Status          int
 	Decision        string
 	Bytes           int64
@@ -157,6 +158,7 @@ func (l *Logger) write(e Entry) {
 	b = jsonenc.String(jsonenc.Field(b, "method"), e.Method)
 	b = jsonenc.String(jsonenc.Field(b, "path"), e.Path)
 	b = jsonenc.String(jsonenc.Field(b, "route"), e.Route)
+	b = jsonenc.String(jsonenc.Field(b, "consumer"), e.Consumer)
 	b = jsonenc.Int(jsonenc.Field(b, "status"), int64(e.Status))
 	b = jsonenc.String(jsonenc.Field(b, "decision"), e.Decision)
 	b = jsonenc.Int(jsonenc.Field(b, "bytes"), e.Bytes)

@@ -168,6 +168,9 @@ func (c checker) route(r *Route, path string) {
 	}
 
 	c.authentication(r.Authentication, path+".authentication")
+	if r.Authorization != nil && (r.Authentication == nil || r.Authentication.Type == "none") {
+		c.at(path+".authorization", "authorization needs authentication: without it no caller has roles or scopes")
+	}
 	c.rateLimit(path+".rateLimit", r.RateLimit)
 	if q := r.Quota; q != nil {
 		c.positive(path+".quota.requests", "quota.requests", int64(q.Requests), true)

@@ -260,20 +260,15 @@ func (p *Plane) LoadActive(ctx context.Context) (store.Version, error) {
 	return v, nil
 }
 
-// Follow keeps this node on the store's active version until ctx ends: every
-// policy change (from this node or another) is loaded if newer. Errors are
-// logged; the active snapshot keeps serving.
-func (p *Plane) Follow(ctx context.Context, changes <-chan store.Change) {
-	for ch := range changes {
-		if ch.Kind != store.KindPolicy {
-			continue
-		}
-		if cur := p.holder.Load(); cur != nil && cur.Version >= ch.Version {
-			continue
-		}
-		if _, err := p.LoadActive(ctx); err != nil {
-			p.log.Error("could not load the new policy version; the previous one keeps serving", "version", ch.Version, "error", err)
-		}
+// PolicyChanged is told that the store's active version is now version
+// (applied on this node or another): it loads it if this node serves an
+// older one. Errors are logged; the active snapshot keeps serving.
+func (p *Plane) PolicyChanged(ctx context.Context, version int64) {
+	if cur := p.holder.Load(); cur != nil && cur.Version >= version {
+		return
+	}
+	if _, err := p.LoadActive(ctx); err != nil {
+		p.log.Error("could not load the new policy version; the previous one keeps serving", "version", version, "error", err)
 	}
 }
 

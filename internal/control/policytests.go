@@ -67,20 +67,20 @@ func RunPolicyTests(snap *snapshot.Snapshot, policy *config.Policy) TestFailures
 
 // RunCase decides one case's request on snap; nil means it held.
 func RunCase(snap *snapshot.Snapshot, c config.TestCase) *TestFailure {
-	got, detail := decideCase(snap, c)
-	if got == c.Expect.Status && c.Expect.Consumer == "" {
+	got, consumer, detail := decideCase(snap, c)
+	switch {
+	case got != c.Expect.Status:
+	case c.Expect.Consumer != "" && consumer != c.Expect.Consumer:
+		detail = fmt.Sprintf("want consumer %q, got %q", c.Expect.Consumer, consumer)
+	default:
 		return nil
-	}
-	if got == c.Expect.Status && c.Expect.Consumer != "" {
-		// Identities arrive with authentication; until then no request has one.
-		detail = fmt.Sprintf("want consumer %q, got none", c.Expect.Consumer)
 	}
 	return &TestFailure{Case: c.Name, Want: c.Expect.Status, Got: got, Detail: detail}
 }
 
-// decideCase returns the status the gateway would answer and, for a refusal,
-// the public reason.
-func decideCase(snap *snapshot.Snapshot, c config.TestCase) (int, string) {
+// decideCase returns the status the gateway would answer, the consumer it
+// found and, for a refusal, the public reason.
+func decideCase(snap *snapshot.Snapshot, c config.TestCase) (status int, consumer, detail string) {
 	var ln *snapshot.Listener
 	for _, l := range snap.Listeners {
 		if c.Request.Listener == "" || l.Name == c.Request.Listener {
@@ -89,7 +89,7 @@ func decideCase(snap *snapshot.Snapshot, c config.TestCase) (int, string) {
 		}
 	}
 	if ln == nil {
-		return 0, fmt.Sprintf("no listener %q", c.Request.Listener)
+		return 0, "", fmt.Sprintf("no listener %q", c.Request.Listener)
 	}
 	host := c.Request.Host
 	if host == "" {
@@ -97,7 +97,7 @@ func decideCase(snap *snapshot.Snapshot, c config.TestCase) (int, string) {
 	}
 	r, err := http.NewRequest(c.Request.Method, "http://"+host+c.Request.Path, strings.NewReader(c.Request.Body))
 	if err != nil {
-		return 0, "the case's request cannot be built: " + err.Error()
+		return 0, "", "the case's request cannot be built: " + err.Error()
 	}
 	for k, v := range c.Request.Headers {
 		r.Header.Set(k, v)
@@ -111,7 +111,7 @@ func decideCase(snap *snapshot.Snapshot, c config.TestCase) (int, string) {
 	}
 	d := snap.Decide(ln, r)
 	if d.Err != nil {
-		return d.Err.Status, d.Err.Public
+		return d.Err.Status, d.Identity.Consumer, d.Err.Public
 	}
-	return stubStatus, ""
+	return stubStatus, d.Identity.Consumer, ""
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -48,6 +49,7 @@ type Node struct {
 	log     *slog.Logger
 	holder  snapshot.Holder
 	shadows shadow.Holder
+	keys    authn.Keys // the store's API keys, reloaded on every change
 	metrics *metrics.Gateway
 	server  *server.Server
 	store   store.Store
@@ -100,12 +102,15 @@ func Start(opts Options) (*Node, error) {
 		return fail(err)
 	}
 	n.checkChain(ctx)
+	if err := n.syncKeys(ctx); err != nil {
+		return fail(err)
+	}
 	if err := n.bootstrap(ctx); err != nil {
 		n.metrics.Reload("rejected")
 		return fail(err)
 	}
 	n.metrics.Reload("applied")
-	go n.plane.Follow(followCtx, changes)
+	go n.follow(followCtx, changes)
 	go n.watchReview(followCtx)
 
 	token := opts.AdminToken
@@ -148,6 +153,52 @@ func (n *Node) bootstrap(ctx context.Context) error {
 	return err
 }
 
+// follow applies the store's changes, from this node or another: a new
+// policy version, or keys and consumers changed (so that a revoked key is
+// refused on every node within a second).
+func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
+	for ch := range changes {
+		switch ch.Kind {
+		case store.KindPolicy:
+			n.plane.PolicyChanged(ctx, ch.Version)
+		case store.KindKeys, store.KindConsumers:
+			if err := n.syncKeys(ctx); err != nil {
+				n.log.Error("could not reload API keys; the previous set stays in force", "error", err)
+			}
+		}
+	}
+}
+
+// syncKeys loads every API key of the store, with its consumer's roles, as
+// the node's key set.
+func (n *Node) syncKeys(ctx context.Context) error {
+	keys, _, err := n.store.KeysChangedSince(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("loading API keys: %w", err)
+	}
+	consumers, err := n.store.Consumers(ctx)
+	if err != nil {
+		return fmt.Errorf("loading consumers: %w", err)
+	}
+	roles := make(map[string][]string, len(consumers))
+	for _, c := range consumers {
+		roles[c.Name] = c.Roles
+	}
+	set := make(authn.KeySet, len(keys))
+	for _, k := range keys {
+		if len(k.Hash) != 32 {
+			continue
+		}
+		entry := authn.Key{ID: k.ID, Consumer: k.Consumer, Roles: roles[k.Consumer], Revoked: k.RevokedAt != nil}
+		if k.ExpiresAt != nil {
+			entry.ExpiresAt = *k.ExpiresAt
+		}
+		set[[32]byte(k.Hash)] = entry
+	}
+	n.keys.Replace(set)
+	return nil
+}
+
 // checkChain verifies the history's hash chain; a broken chain is logged as an
 // error and shown in /readyz (the gateway still serves).
 func (n *Node) checkChain(ctx context.Context) {
@@ -162,7 +213,7 @@ func (n *Node) checkChain(ctx context.Context) {
 }
 
 func (n *Node) deps() snapshot.Deps {
-	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs}
+	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys}
 }
 
 func (n *Node) startAdmin(token string) error {

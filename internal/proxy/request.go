@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +55,11 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 		bw.WriteByte('/')
 	}
 	writeEscaped(bw, path, false)
-	if q := r.URL.RawQuery; q != "" {
+	q := r.URL.RawQuery
+	if f.StripQuery != "" {
+		q = withoutParam(q, f.StripQuery)
+	}
+	if q != "" {
 		bw.WriteByte('?')
 		writeEscaped(bw, q, true)
 	}
@@ -62,7 +67,7 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 	bw.WriteString(c.t.host)
 	bw.WriteString("\r\n")
 
-	if err := c.writeClientFields(r.Header); err != nil {
+	if err := c.writeClientFields(r.Header, f.StripHeader); err != nil {
 		return err
 	}
 	if err := c.writeGatewayFields(f); err != nil {
@@ -100,12 +105,13 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 // those the client's Connection field names, and those only the gateway may
 // set. Several Cookie fields (as HTTP/2 sends them) become one, as RFC 9113
 // §8.2.3 asks of a hop to HTTP/1.1.
-func (c *conn) writeClientFields(h http.Header) error {
+func (c *conn) writeClientFields(h http.Header, strip string) error {
 	bw := c.bw
 	connection := h["Connection"]
 	for name, values := range h {
 		if equalFoldAny(name, hopByHop) || equalFoldAny(name, gatewayOwned) ||
-			hasPrefixFold(name, consumerPrefix) || hasToken(connection, name) {
+			hasPrefixFold(name, consumerPrefix) || hasToken(connection, name) ||
+			strip != "" && strings.EqualFold(name, strip) {
 			continue
 		}
 		if !validToken(name) {
@@ -134,6 +140,32 @@ func (c *conn) writeClientFields(h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// withoutParam removes every name=value (or bare name) pair named name from
+// a raw query, comparing names after unescaping; it allocates only when
+// there is something to remove.
+func withoutParam(raw, name string) string {
+	if !strings.Contains(raw, name) && !strings.Contains(raw, "%") {
+		return raw
+	}
+	var b strings.Builder
+	removed := false
+	for part := range strings.SplitSeq(raw, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); err == nil && k == name {
+			removed = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	if !removed {
+		return raw
+	}
+	return b.String()
 }
 
 // writeGatewayFields writes the fields the gateway sets: X-Forwarded-*,

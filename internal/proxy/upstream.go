@@ -165,6 +165,10 @@ type Forwarding struct {
 	// upgrade fields are removed and the request goes as a plain one.
 	AllowWebSocket bool
 
+	// StripHeader is a client field to drop (the credential the gateway
+	// consumed), and StripQuery a query parameter to drop; "" for none.
+	StripHeader, StripQuery string
+
 	// ExtraHeaders are added after scrubbing (X-Consumer-Name, ...). Names
 	// that frame or route the message (Host, Content-Length, Connection, ...)
 	// or that Forward sets itself (X-Forwarded-*, X-Request-Id) are refused.

@@ -49,6 +49,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if d.Path != "" {
 			entry.Path = d.Path
 		}
+		entry.Consumer = d.Identity.Consumer
 		herr = d.Err
 		if d.Route != nil {
 			entry.Route = d.Route.Name
@@ -59,7 +60,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength != 0 {
 				r.Body = &idleTimeoutBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: snap.BodyIdleTimeout}
 			}
-			herr, res = forward(w, r, d.Route, d.Path, reqID, peerIP, priorXFF, start)
+			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start)
 		}
 	}
 	if herr != nil {
@@ -116,7 +117,8 @@ func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route) 
 // forward sends the request to route's upstream. It returns an error only when
 // nothing was written to the client yet.
 // peerIP is appended to X-Forwarded-For after the chain a trusted peer sent.
-func forward(w http.ResponseWriter, r *http.Request, route *snapshot.Route, path, reqID, peerIP, priorXFF string, start time.Time) (*httperr.Error, proxy.Result) {
+func forward(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, peerIP, priorXFF string, start time.Time) (*httperr.Error, proxy.Result) {
+	route, path := d.Route, d.Path
 	if route.StripPrefix != "" {
 		path = strings.TrimPrefix(path, route.StripPrefix)
 		if path == "" || path[0] != '/' {
@@ -132,6 +134,13 @@ func forward(w http.ResponseWriter, r *http.Request, route *snapshot.Route, path
 		Host:              r.Host,
 		Timeout:           route.Timeout,
 		AllowWebSocket:    route.WebSocket,
+		StripHeader:       route.StripHeader,
+		StripQuery:        route.StripQuery,
+	}
+	if id := d.Identity; id.Consumer != "" {
+		// The identity the upstream may trust: client-sent X-Consumer-*
+		// copies are always dropped by the proxy.
+		fwd.ExtraHeaders = [][2]string{{"X-Consumer-Name", id.Consumer}, {"X-Consumer-Roles", strings.Join(id.Roles, ",")}}
 	}
 	if r.TLS != nil {
 		fwd.Proto = "https"

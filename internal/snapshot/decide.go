@@ -2,17 +2,20 @@ package snapshot
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/reqpath"
 )
 
 // Decision is what a snapshot decides for one request before any upstream is
 // called: the route to forward to, or the error to answer with.
 type Decision struct {
-	Route *Route         // the matched route; nil when refused before routing
-	Path  string         // the normalized path, "" when the path was refused
-	Err   *httperr.Error // nil: forward to Route
+	Route    *Route          // the matched route; nil when refused before routing
+	Path     string          // the normalized path, "" when the path was refused
+	Identity policy.Identity // who the authentication step found (zero: anonymous)
+	Err      *httperr.Error  // nil: forward to Route
 }
 
 // Decide takes a request through the listener's checks (header limits, path
@@ -30,7 +33,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
 	match := l.Router.Match(r.Host, path, r.Method)
 	switch {
 	case match.Found:
-		return Decision{Route: match.Route, Path: path}
+		return match.Route.runChain(r, Decision{Route: match.Route, Path: path})
 	case match.Allow != "":
 		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
 		e.Header = http.Header{"Allow": {match.Allow}}
@@ -38,6 +41,21 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
 	default:
 		return Decision{Path: path, Err: httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no route matches this request", nil)}
 	}
+}
+
+// runChain runs the route's policy chain in its fixed order: authentication,
+// authorization. The first refusal ends it.
+func (rt *Route) runChain(r *http.Request, d Decision) Decision {
+	if rt.Authn != nil {
+		d.Identity, d.Err = rt.Authn.Authenticate(r, time.Now())
+		if d.Err != nil {
+			return d
+		}
+	}
+	if rt.Authz != nil {
+		d.Err = rt.Authz.Check(d.Identity)
+	}
+	return d
 }
 
 // checkHeaders enforces the Gateway's header limits (431).

@@ -19,6 +19,8 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/router"
 )
@@ -69,6 +71,13 @@ type Route struct {
 	Timeout     time.Duration
 	WebSocket   bool
 	Metrics     *metrics.Route
+
+	// The policy chain, in its fixed order; nil steps are skipped.
+	Authn policy.Authenticator
+	Authz policy.Authorizer
+	// StripHeader and StripQuery are the credential to remove before the
+	// request goes upstream ("" for none).
+	StripHeader, StripQuery string
 }
 
 // Deps are what Compile needs from the running node.
@@ -76,6 +85,8 @@ type Deps struct {
 	Metrics *metrics.Gateway
 	// ListenAddrs overrides listener addresses on this node (run --listen NAME=ADDR).
 	ListenAddrs map[string]string
+	// Keys are the node's API keys from the store (nil: none).
+	Keys *authn.Keys
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings
@@ -125,6 +136,11 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 	for _, svc := range p.Services {
 		services[svc.Metadata.Name] = svc
 	}
+	declared, err := declaredKeys(p)
+	if err != nil {
+		return nil, err
+	}
+	chain := chainBuilder{policy: p, keys: deps.Keys, declared: declared}
 	for _, ln := range spec.Listeners {
 		addr := deps.ListenAddrs[ln.Name]
 		if addr == "" {
@@ -138,6 +154,9 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		specs := make([]router.Spec[*Route], 0, len(routes))
 		for _, rc := range routes {
 			r, err := s.compileRoute(ln.Name, rc, services, deps, prev)
+			if err == nil {
+				err = chain.build(r, rc)
+			}
 			if err != nil {
 				s.closeNew(prev)
 				return nil, fmt.Errorf("listener %s, route %s: %w", ln.Name, rc.Name, err)

@@ -1,0 +1,92 @@
+package authn
+
+import (
+	"crypto/sha256"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAPIKey(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	hash := func(k string) [32]byte { return sha256.Sum256([]byte(k)) }
+	var store Keys
+	store.Replace(KeySet{
+		hash("pck_alice"):   {ID: "k1", Consumer: "alice", Roles: []string{"reader"}},
+		hash("pck_revoked"): {ID: "k2", Consumer: "bob", Revoked: true},
+		hash("pck_expired"): {ID: "k3", Consumer: "bob", ExpiresAt: now.Add(-time.Second)},
+		hash("pck_later"):   {ID: "k4", Consumer: "bob", ExpiresAt: now.Add(time.Hour)},
+		hash("pck_shadow"):  {ID: "k5", Consumer: "store-carol"},
+	})
+	declared := KeySet{hash("pck_shadow"): {ID: "m1", Consumer: "manifest-carol"}}
+	a := NewAPIKey(APIKeyConfig{Declared: declared, Store: &store})
+
+	cases := []struct {
+		key, consumer string
+		ok            bool
+	}{
+		{"pck_alice", "alice", true},
+		{" pck_alice ", "alice", true},
+		{"pck_later", "bob", true},
+		{"pck_shadow", "manifest-carol", true}, // a declared key wins
+		{"pck_revoked", "", false},
+		{"pck_expired", "", false},
+		{"pck_unknown", "", false},
+		{"", "", false},
+		{strings.Repeat("x", 600), "", false},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		if c.key != "" {
+			r.Header.Set("X-API-Key", c.key)
+		}
+		id, err := a.Authenticate(r, now)
+		if (err == nil) != c.ok || id.Consumer != c.consumer {
+			t.Errorf("key %.20q: identity %+v, err %v", c.key, id, err)
+			continue
+		}
+		if err != nil {
+			if err.Status != 401 || err.Header.Get("WWW-Authenticate") == "" || err.Decision != "unauthenticated" {
+				t.Errorf("refusal: %+v", err)
+			}
+			if strings.Contains(err.Error(), c.key) && c.key != "" {
+				t.Errorf("the error carries the key: %v", err)
+			}
+		}
+	}
+}
+
+func TestAPIKeyInQuery(t *testing.T) {
+	var store Keys
+	store.Replace(KeySet{sha256.Sum256([]byte("k")): {ID: "k1", Consumer: "alice"}})
+	a := NewAPIKey(APIKeyConfig{Query: "apikey", Store: &store})
+	if h, q := a.Credential(); h != "" || q != "apikey" {
+		t.Errorf("Credential = %q, %q", h, q)
+	}
+	r := httptest.NewRequest("GET", "/x?apikey=k&y=1", nil)
+	r.Header.Set("X-API-Key", "ignored")
+	if id, err := a.Authenticate(r, time.Now()); err != nil || id.Consumer != "alice" {
+		t.Errorf("query key: %+v %v", id, err)
+	}
+}
+
+func BenchmarkAPIKeyLookup(b *testing.B) {
+	var store Keys
+	set := KeySet{}
+	for i := range 100_000 {
+		set[sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})] = Key{ID: "k", Consumer: "c"}
+	}
+	set[sha256.Sum256([]byte("pck_the-key"))] = Key{ID: "k", Consumer: "alice"}
+	store.Replace(set)
+	a := NewAPIKey(APIKeyConfig{Store: &store})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("X-API-Key", "pck_the-key")
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.Authenticate(r, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,29 @@
+// Package authz is the second step of a route's policy chain: may the
+// authenticated caller do this? Refusals are 403.
+package authz
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/policy"
+)
+
+// Roles requires that the caller holds every one of a set of roles.
+type Roles struct{ required []string }
+
+// NewRoles builds a roles requirement.
+func NewRoles(required []string) *Roles { return &Roles{required: required} }
+
+// Check refuses an identity that lacks a required role.
+func (z *Roles) Check(id policy.Identity) *httperr.Error {
+	for _, role := range z.required {
+		if !slices.Contains(id.Roles, role) {
+			return httperr.New(http.StatusForbidden, httperr.DecisionForbidden, "not allowed",
+				fmt.Errorf("consumer %q lacks role %q", id.Consumer, role))
+		}
+	}
+	return nil
+}
