@@ -42,11 +42,12 @@ type APIKey struct {
 
 // NewAPIKey builds an API-key step.
 func NewAPIKey(cfg APIKeyConfig) *APIKey {
-	a := &APIKey{header: http.CanonicalHeaderKey(cfg.Header), query: cfg.Query, declared: cfg.Declared, store: cfg.Store}
-	if a.header == "" && a.query == "" {
-		a.header = DefaultAPIKeyHeader
+	name := cfg.Header
+	if name == "" && cfg.Query == "" {
+		name = DefaultAPIKeyHeader
 	}
-	where := `header="` + a.header + `"`
+	a := &APIKey{header: http.CanonicalHeaderKey(name), query: cfg.Query, declared: cfg.Declared, store: cfg.Store}
+	where := `header="` + name + `"`
 	if a.query != "" {
 		where = `query="` + a.query + `"`
 	}
