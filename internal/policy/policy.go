@@ -28,7 +28,9 @@ type Authorizer interface {
 
 // Identity is who the authentication step found behind a request.
 type Identity struct {
-	Consumer string   // the consumer's name; "" when anonymous
-	Roles    []string // the consumer's roles
-	KeyID    string   // the API key used, if any
+	Consumer string         // the consumer's name; "" when anonymous
+	Roles    []string       // the consumer's (or token's) roles
+	Scopes   []string       // the token's scopes, if any
+	KeyID    string         // the API key used, if any
+	Claims   map[string]any // a token's claims, for authorization rules; nil for API keys
 }
