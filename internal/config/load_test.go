@@ -106,19 +106,17 @@ func TestSeedIsRefusedOnlyForWhatIsNotImplemented(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Parse(file, data)
-	want := file + `:17:11: rateLimit is not implemented yet in this version; remove it or upgrade
-` + file + `:21:19: authentication type "oauth2" is not implemented yet in this version; remove it or upgrade`
+	want := file + `:17:11: rateLimit is not implemented yet in this version; remove it or upgrade`
 	if err == nil || err.Error() != want {
 		t.Fatalf("Parse(seed) = %v\nwant:\n%s", err, want)
 	}
 
 	without := strings.NewReplacer(
 		"          rateLimit:\n            requests: 100\n            interval: 1m\n", "",
-		"          authentication:\n            type: oauth2\n            provider: my-oauth-provider\n", "",
 	).Replace(string(data))
 	p, err := Parse(file, []byte(without))
 	if err != nil {
-		t.Fatalf("seed without rateLimit and authentication: %v", err)
+		t.Fatalf("seed without rateLimit: %v", err)
 	}
 	if got, want := p.Summary(), "valid: 1 gateway, 1 listener, 1 route, 1 service, 1 auth provider, 0 consumers"; got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)

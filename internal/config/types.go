@@ -36,6 +36,7 @@ type GatewaySpec struct {
 	GatewayClass   string     `yaml:"gatewayClass"`
 	Review         *Review    `yaml:"review"`
 	TrustedProxies []string   `yaml:"trustedProxies"`
+	IPFilter       *IPFilter  `yaml:"ipFilter"` // every listener, before routing (extension to CONTRACT §2)
 	AccessLog      *AccessLog `yaml:"accessLog"`
 	Limits         *Limits    `yaml:"limits"`
 	Listeners      []Listener `yaml:"listeners"`
@@ -97,6 +98,7 @@ type Route struct {
 	To             string          `yaml:"to"`
 	StripPrefix    bool            `yaml:"stripPrefix"`
 	WebSocket      bool            `yaml:"websocket"` // allow Upgrade: websocket (extension to CONTRACT §2)
+	IPFilter       *IPFilter       `yaml:"ipFilter"`  // before authentication (extension to CONTRACT §2)
 	Authentication *Authentication `yaml:"authentication"`
 	Authorization  *Authorization  `yaml:"authorization"`
 	RateLimit      *RateLimit      `yaml:"rateLimit"`
@@ -112,6 +114,13 @@ type Match struct {
 	PathPrefix string `yaml:"pathPrefix"`
 	Path       string `yaml:"path"` // exact path (extension to CONTRACT §2)
 	Host       string `yaml:"host"`
+}
+
+// IPFilter admits or refuses clients by address. Deny wins; when Allow is
+// set, only addresses in it are admitted. Entries are CIDRs or addresses.
+type IPFilter struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
 }
 
 // Authentication names how a route's callers prove who they are.

@@ -18,13 +18,9 @@ func (c checker) refuseUnimplemented() {
 			r, path := site.r, site.path
 			if a := r.Authentication; a != nil {
 				switch a.Type {
-				case "oauth2", "jwt", "mtls":
+				case "mtls":
 					c.refuse(true, path+".authentication.type", fmt.Sprintf("authentication type %q", a.Type))
 				}
-			}
-			if z := r.Authorization; z != nil {
-				c.refuse(len(z.Scopes) > 0, path+".authorization.scopes", "authorization scopes")
-				c.refuse(z.Rule != "", path+".authorization.rule", "authorization rule")
 			}
 			c.refuse(r.RateLimit != nil, path+".rateLimit", "rateLimit")
 			c.refuse(r.Quota != nil, path+".quota", "quota")

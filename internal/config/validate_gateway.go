@@ -20,12 +20,37 @@ func (c checker) gateway(s *GatewaySpec) {
 		}
 		s.TrustedProxies[i] = prefix.String()
 	}
+	c.ipFilter("spec.ipFilter", s.IPFilter)
 	if l := s.Limits; l != nil {
 		c.positive("spec.limits.maxHeaderBytes", "limits.maxHeaderBytes", int64(l.MaxHeaderBytes), false)
 		c.positive("spec.limits.maxHeaderCount", "limits.maxHeaderCount", int64(l.MaxHeaderCount), false)
 	}
 	c.listeners(s.Listeners)
 	c.routes(s)
+}
+
+// ipFilter checks and normalises an IP filter's entries (addresses become
+// /32 or /128 CIDRs).
+func (c checker) ipFilter(path string, f *IPFilter) {
+	if f == nil {
+		return
+	}
+	for _, list := range []struct {
+		name    string
+		entries []string
+	}{{"allow", f.Allow}, {"deny", f.Deny}} {
+		for i, raw := range list.entries {
+			prefix, err := parseProxy(raw)
+			if err != nil {
+				c.at(indexPath(path+"."+list.name, i), "ipFilter.%s: %v", list.name, err)
+				continue
+			}
+			list.entries[i] = prefix.String()
+		}
+	}
+	if len(f.Allow) == 0 && len(f.Deny) == 0 {
+		c.at(path, "an ipFilter needs allow or deny entries")
+	}
 }
 
 // parseProxy reads a trusted proxy: a CIDR, or an IP address (which becomes a

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"mime"
 	"slices"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/policy/authz"
 )
 
 // routeSite is a route of a Gateway and where it is in the document.
@@ -167,9 +170,13 @@ func (c checker) route(r *Route, path string) {
 		}
 	}
 
+	c.ipFilter(path+".ipFilter", r.IPFilter)
 	c.authentication(r.Authentication, path+".authentication")
 	if r.Authorization != nil && (r.Authentication == nil || r.Authentication.Type == "none") {
 		c.at(path+".authorization", "authorization needs authentication: without it no caller has roles or scopes")
+	}
+	if z := r.Authorization; z != nil && z.Rule != "" {
+		c.rule(path+".authorization.rule", z.Rule)
 	}
 	c.rateLimit(path+".rateLimit", r.RateLimit)
 	if q := r.Quota; q != nil {
@@ -195,6 +202,24 @@ func (c checker) route(r *Route, path string) {
 		c.positive(path+".waf.anomalyThreshold", "waf.anomalyThreshold", int64(w.AnomalyThreshold), false)
 	}
 	c.ai(r.AI, path+".ai")
+}
+
+// rule compiles an authorization rule (CEL) and reports each of its problems
+// at its place in the expression: on the rule's own line when it is written
+// inline, with the column inside it.
+func (c checker) rule(path, expr string) {
+	_, err := authz.NewRule(expr)
+	var re *authz.RuleError
+	if !errors.As(err, &re) {
+		if err != nil {
+			c.at(path, "authorization.rule: %v", err)
+		}
+		return
+	}
+	at := c.pos(path)
+	for _, issue := range re.Issues {
+		c.v.probs.add(at, "authorization.rule: %s (at rule line %d, column %d)", issue.Message, issue.Line, issue.Column)
+	}
 }
 
 // matchPath checks match.path or match.pathPrefix: a normalised absolute path,
@@ -230,6 +255,9 @@ func (c checker) authentication(a *Authentication, path string) {
 		return
 	}
 	if a.Provider == "" {
+		if a.Type == "jwt" || a.Type == "oauth2" {
+			c.at(path+".provider", "authentication type %q needs a provider: an AuthProvider of type jwt or oauth2", a.Type)
+		}
 		return
 	}
 	p := byName(c.v.p.AuthProviders, a.Provider)

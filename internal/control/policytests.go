@@ -2,6 +2,7 @@ package control
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -102,14 +103,12 @@ func decideCase(snap *snapshot.Snapshot, c config.TestCase) (status int, consume
 	for k, v := range c.Request.Headers {
 		r.Header.Set(k, v)
 	}
-	r.RemoteAddr = "192.0.2.10:40000"
-	if c.Request.ClientIP != "" {
-		r.RemoteAddr = c.Request.ClientIP + ":40000"
-		if strings.Contains(c.Request.ClientIP, ":") {
-			r.RemoteAddr = "[" + c.Request.ClientIP + "]:40000"
-		}
+	clientIP := c.Request.ClientIP
+	if clientIP == "" {
+		clientIP = "192.0.2.10"
 	}
-	d := snap.Decide(ln, r)
+	r.RemoteAddr = net.JoinHostPort(clientIP, "40000")
+	d := snap.Decide(ln, r, clientIP)
 	if d.Err != nil {
 		return d.Err.Status, d.Identity.Consumer, d.Err.Public
 	}

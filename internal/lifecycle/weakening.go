@@ -75,6 +75,8 @@ var rules = []rule{
 
 	// The Gateway.
 	onChange(config.KindGateway, "trustedProxies", trustedProxiesWidened),
+	onChange(config.KindGateway, "ipFilter", gatewayIPFilterLoosened),
+	onChange(KindRoute, "ipFilter", routeIPFilterLoosened),
 	onChange(config.KindGateway, "limits.maxHeaderBytes", maxHeaderBytesRaised),
 	onChange(config.KindGateway, "limits.maxHeaderCount", maxHeaderCountRaised),
 
@@ -812,21 +814,58 @@ func proxyPrefix(s string) (netip.Prefix, bool) {
 // trustedProxiesWidened: the gateway trusts X-Forwarded-For from addresses it
 // did not trust before (a new CIDR, or a broader one).
 func trustedProxiesWidened(was, now *config.GatewaySpec) string {
-	var added []string
-	for _, raw := range now.TrustedProxies {
-		p, ok := proxyPrefix(raw)
-		covered := slices.ContainsFunc(was.TrustedProxies, func(old string) bool {
-			o, oldOK := proxyPrefix(old)
-			return old == raw || (ok && oldOK && o.Bits() <= p.Bits() && o.Contains(p.Addr()))
-		})
-		if !covered {
-			added = append(added, raw)
-		}
-	}
+	added := notCovered(now.TrustedProxies, was.TrustedProxies)
 	if len(added) == 0 {
 		return ""
 	}
 	return "trusted proxies widened: " + strings.Join(added, ", ")
+}
+
+// gatewayIPFilterLoosened: the gateway-wide IP filter admits more clients.
+func gatewayIPFilterLoosened(was, now *config.GatewaySpec) string {
+	return ipFilterLoosened(was.IPFilter, now.IPFilter)
+}
+
+// routeIPFilterLoosened: a route's IP filter admits more clients.
+func routeIPFilterLoosened(was, now *routeView) string {
+	return ipFilterLoosened(was.IPFilter, now.IPFilter)
+}
+
+// ipFilterLoosened: an allow list widened (a new or broader entry, or no
+// longer restricting at all) or deny entries removed.
+func ipFilterLoosened(was, now *config.IPFilter) string {
+	if was == nil {
+		return ""
+	}
+	if now == nil {
+		return "IP filter removed"
+	}
+	var reasons []string
+	if len(was.Allow) > 0 && len(now.Allow) == 0 {
+		reasons = append(reasons, "IP allow list removed: every address admitted")
+	} else if added := notCovered(now.Allow, was.Allow); len(was.Allow) > 0 && len(added) > 0 {
+		reasons = append(reasons, "IP allow list widened: "+strings.Join(added, ", "))
+	}
+	if dropped := notCovered(was.Deny, now.Deny); len(dropped) > 0 {
+		reasons = append(reasons, "IP deny list no longer covers: "+strings.Join(dropped, ", "))
+	}
+	return strings.Join(reasons, "; ")
+}
+
+// notCovered lists the entries of list that no entry of by covers.
+func notCovered(list, by []string) []string {
+	var out []string
+	for _, raw := range list {
+		p, ok := proxyPrefix(raw)
+		covered := slices.ContainsFunc(by, func(other string) bool {
+			o, otherOK := proxyPrefix(other)
+			return other == raw || (ok && otherOK && o.Bits() <= p.Bits() && o.Contains(p.Addr()))
+		})
+		if !covered {
+			out = append(out, raw)
+		}
+	}
+	return out
 }
 
 // limits is a Gateway's header limits, the defaults when unset.

@@ -157,6 +157,14 @@ var weakeningCases = []weakeningCase{
 	{"hsts subdomains dropped", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, hsts: {maxAge: 1h, includeSubDomains: true}}"}, []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, hsts: {maxAge: 1h}}"},
 		[]string{"Listener secure tls.hsts.includeSubDomains: HSTS no longer covers subdomains"}},
 
+	// IP filters (gateway-wide and per route).
+	{"gateway ip filter removed", []string{"gateway.ipFilter: {deny: [203.0.113.0/24]}"}, nil,
+		[]string{"Gateway gw ipFilter: IP filter removed"}},
+	{"route allow list widened", []string{"route.ipFilter: {allow: [10.1.0.0/16]}"}, []string{"route.ipFilter: {allow: [10.0.0.0/8]}"},
+		[]string{"Route r ipFilter: IP allow list widened: 10.0.0.0/8"}},
+	{"route allow list dropped, deny shrunk", []string{"route.ipFilter: {allow: [10.0.0.0/8], deny: [10.9.0.0/16, 10.8.0.1/32]}"}, []string{"route.ipFilter: {deny: [10.9.0.0/16]}"},
+		[]string{"Route r ipFilter: IP allow list removed: every address admitted; IP deny list no longer covers: 10.8.0.1/32"}},
+
 	// The Gateway.
 	{"trusted proxy added", []string{"gateway.trustedProxies: [10.0.0.0/8]"}, []string{"gateway.trustedProxies: [10.0.0.0/8, 192.168.0.0/16]"},
 		[]string{"Gateway gw trustedProxies: trusted proxies widened: 192.168.0.0/16"}},

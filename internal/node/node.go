@@ -213,7 +213,7 @@ func (n *Node) checkChain(ctx context.Context) {
 }
 
 func (n *Node) deps() snapshot.Deps {
-	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys}
+	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log}
 }
 
 func (n *Node) startAdmin(token string) error {

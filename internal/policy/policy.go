@@ -20,10 +20,18 @@ type Authenticator interface {
 	Credential() (header, query string)
 }
 
-// Authorizer is an authorization step: it refuses (403) an identity that may
-// not make the request.
+// Authorizer is an authorization step: it refuses (403) a call that may not
+// be made.
 type Authorizer interface {
-	Check(id Identity) *httperr.Error
+	Check(c *Call) *httperr.Error
+}
+
+// Call is one request as the authorization steps see it.
+type Call struct {
+	Request  *http.Request
+	ClientIP string // as the gateway determined it (trusted proxies only)
+	Identity Identity
+	Now      time.Time
 }
 
 // Identity is who the authentication step found behind a request.

@@ -45,7 +45,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		herr.Header = http.Header{"Connection": {"close"}}
 	} else {
 		entry.Listener = ln.Name
-		d := snap.Decide(ln, r)
+		d := snap.Decide(ln, r, clientIP)
 		if d.Path != "" {
 			entry.Path = d.Path
 		}
@@ -86,7 +86,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if routeMetrics == nil {
 			route = ""
 		}
-		run.Observe(entry.Listener, r, route, entry.Decision)
+		run.Observe(entry.Listener, r, clientIP, route, entry.Decision)
 	}
 }
 

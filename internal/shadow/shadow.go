@@ -59,14 +59,14 @@ func NewRun(snap *snapshot.Snapshot, files []store.File, hash string) *Run {
 // Observe decides r with the candidate, on the listener of the same name as
 // the one that served it, and counts a difference from the active decision.
 // activeRoute is the route the active policy chose ("" for none).
-func (run *Run) Observe(listener string, r *http.Request, activeRoute, activeDecision string) {
+func (run *Run) Observe(listener string, r *http.Request, clientIP, activeRoute, activeDecision string) {
 	run.requests.Add(1)
 	candidate, route := httperr.DecisionNotFound, ""
 	for _, l := range run.Snap.Listeners {
 		if l.Name != listener {
 			continue
 		}
-		d := run.Snap.Decide(l, r)
+		d := run.Snap.Decide(l, r, clientIP)
 		if d.Route != nil {
 			route = d.Route.Name
 		}

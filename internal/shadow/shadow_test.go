@@ -30,11 +30,11 @@ spec: {url: "http://127.0.0.1:1"}
 		t.Fatal(err)
 	}
 	run := NewRun(snap, nil, "h")
-	run.Observe("public", httptest.NewRequest("GET", "/api/x", nil), "api", "allowed")      // same
-	run.Observe("public", httptest.NewRequest("POST", "/api/x", nil), "api", "allowed")     // differs
-	run.Observe("public", httptest.NewRequest("POST", "/api/y", nil), "api", "allowed")     // differs, same kind
-	run.Observe("public", httptest.NewRequest("GET", "/other", nil), "", "allowed")         // differs: not routed
-	run.Observe("elsewhere", httptest.NewRequest("GET", "/api/x", nil), "api", "not_found") // no such listener: not_found
+	run.Observe("public", httptest.NewRequest("GET", "/api/x", nil), "192.0.2.1", "api", "allowed")      // same
+	run.Observe("public", httptest.NewRequest("POST", "/api/x", nil), "192.0.2.1", "api", "allowed")     // differs
+	run.Observe("public", httptest.NewRequest("POST", "/api/y", nil), "192.0.2.1", "api", "allowed")     // differs, same kind
+	run.Observe("public", httptest.NewRequest("GET", "/other", nil), "192.0.2.1", "", "allowed")         // differs: not routed
+	run.Observe("elsewhere", httptest.NewRequest("GET", "/api/x", nil), "192.0.2.1", "api", "not_found") // no such listener: not_found
 	rep := run.Report()
 	if rep.Requests != 5 || len(rep.Differences) != 2 {
 		t.Fatalf("report: %+v", rep)

@@ -1,48 +1,190 @@
 package snapshot
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/authz"
 )
 
+// providerTimeout bounds fetching a provider's keys while a snapshot is built.
+const providerTimeout = 15 * time.Second
+
 // chainBuilder builds each route's policy chain. This is the one table from
-// route fields to components, in the chain's fixed order: authentication,
-// authorization (rate limits, validation and the WAF join it as they land).
+// route fields to components, in the chain's fixed order: IP filter,
+// authentication, authorization (roles, scopes, rule) — rate limits,
+// validation and the WAF join it as they land.
 type chainBuilder struct {
-	policy   *config.Policy
-	keys     *authn.Keys
-	declared authn.KeySet
+	snap      *Snapshot
+	prev      *Snapshot
+	policy    *config.Policy
+	deps      Deps
+	declared  authn.KeySet
+	consumers map[string][]string // Consumer manifests' roles, joined to token identities
 }
 
-func (b chainBuilder) build(r *Route, rc config.Route) error {
+func newChainBuilder(s, prev *Snapshot, p *config.Policy, deps Deps) (*chainBuilder, error) {
+	declared, err := declaredKeys(p)
+	if err != nil {
+		return nil, err
+	}
+	consumers := map[string][]string{}
+	for _, c := range p.Consumers {
+		consumers[c.Metadata.Name] = c.Spec.Roles
+	}
+	return &chainBuilder{snap: s, prev: prev, policy: p, deps: deps, declared: declared, consumers: consumers}, nil
+}
+
+func (b *chainBuilder) build(r *Route, rc config.Route) error {
+	if f := rc.IPFilter; f != nil {
+		ipf, err := authz.NewIPFilter(f.Allow, f.Deny)
+		if err != nil {
+			return fmt.Errorf("ipFilter: %w", err)
+		}
+		r.IPFilter = ipf
+	}
 	if a := rc.Authentication; a != nil {
+		var err error
 		switch a.Type {
 		case "", "none":
 		case "apiKey":
-			cfg := authn.APIKeyConfig{Declared: b.declared, Store: b.keys}
-			for _, p := range b.policy.AuthProviders {
-				if p.Metadata.Name == a.Provider {
-					cfg.Header, cfg.Query = p.Spec.Header, p.Spec.Query
-				}
+			cfg := authn.APIKeyConfig{Declared: b.declared, Store: b.deps.Keys}
+			if p := b.provider(a.Provider); p != nil {
+				cfg.Header, cfg.Query = p.Spec.Header, p.Spec.Query
 			}
 			r.Authn = authn.NewAPIKey(cfg)
+		case "jwt", "oauth2":
+			r.Authn, err = b.tokenAuthenticator(b.provider(a.Provider))
 		default:
 			// config refuses the types not built yet; reaching here is a bug,
 			// and failing closed is the answer.
-			return fmt.Errorf("authentication type %q is not implemented", a.Type)
+			err = fmt.Errorf("authentication type %q is not implemented", a.Type)
+		}
+		if err != nil {
+			return err
 		}
 		if r.Authn != nil {
 			r.StripHeader, r.StripQuery = r.Authn.Credential()
 		}
 	}
-	if z := rc.Authorization; z != nil && len(z.Roles) > 0 {
-		r.Authz = authz.NewRoles(z.Roles)
+	if z := rc.Authorization; z != nil {
+		if len(z.Roles) > 0 {
+			r.Authz = append(r.Authz, authz.NewRoles(z.Roles))
+		}
+		if len(z.Scopes) > 0 {
+			r.Authz = append(r.Authz, authz.NewScopes(z.Scopes))
+		}
+		if z.Rule != "" {
+			rule, err := authz.NewRule(z.Rule)
+			if err != nil {
+				return fmt.Errorf("authorization.rule: %w", err)
+			}
+			r.Authz = append(r.Authz, rule)
+		}
 	}
 	return nil
+}
+
+func (b *chainBuilder) provider(name string) *config.AuthProvider {
+	for _, p := range b.policy.AuthProviders {
+		if p.Metadata.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// tokenAuthenticator builds (or takes over from the previous snapshot, when
+// the provider's settings did not change) the bearer-token step of an oauth2
+// or jwt provider: its keys are fetched now, so that a snapshot is never
+// built on a provider it cannot reach.
+func (b *chainBuilder) tokenAuthenticator(p *config.AuthProvider) (policy.Authenticator, error) {
+	if p == nil {
+		return nil, fmt.Errorf("no AuthProvider for token authentication")
+	}
+	spec, _ := json.Marshal(p.Spec)
+	consumers, _ := json.Marshal(b.consumers)
+	key := p.Metadata.Name + "\x00" + string(spec) + "\x00" + string(consumers)
+	if a := b.snap.authenticators[key]; a != nil {
+		return a, nil
+	}
+	if b.prev != nil {
+		if a := b.prev.authenticators[key]; a != nil {
+			b.snap.authenticators[key] = a
+			return a, nil
+		}
+	}
+	s := p.Spec
+	client, err := providerClient(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("AuthProvider %s: %w", p.Metadata.Name, err)
+	}
+	var claims config.ClaimPaths
+	if s.Claims != nil {
+		claims = *s.Claims
+	}
+	bearer := &authn.Bearer{}
+	if s.JWKSURL != "" || s.Issuer != "" && (s.Type == "jwt" || s.Introspection == nil) {
+		ctx, cancel := context.WithTimeout(context.Background(), providerTimeout)
+		defer cancel()
+		bearer.JWT, err = authn.NewJWT(ctx, authn.JWTConfig{
+			Issuer: s.Issuer, JWKSURL: s.JWKSURL, Audiences: s.Audiences, Algorithms: s.Algorithms,
+			ClockSkew: s.ClockSkew.D(), RolesClaim: claims.Roles, ScopesClaim: claims.Scopes, ConsumerClaim: claims.Consumer,
+			HTTPClient: client, Consumers: b.consumers, Log: b.deps.Log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("AuthProvider %s: %w", p.Metadata.Name, err)
+		}
+	}
+	if in := s.Introspection; in != nil && s.Type == "oauth2" {
+		secret := os.Getenv(in.ClientSecretEnv)
+		if secret == "" {
+			bearer.Close()
+			return nil, fmt.Errorf("AuthProvider %s: the environment variable %s (introspection.clientSecretEnv) is not set", p.Metadata.Name, in.ClientSecretEnv)
+		}
+		bearer.Introspection, err = authn.NewIntrospection(authn.IntrospectionConfig{
+			URL: in.URL, ClientID: in.ClientID, ClientSecret: secret, Issuer: s.Issuer, Audiences: s.Audiences,
+			RolesClaim: claims.Roles, ScopesClaim: claims.Scopes, ConsumerClaim: claims.Consumer,
+			Consumers: b.consumers, HTTPClient: client, Log: b.deps.Log,
+		})
+		if err != nil {
+			bearer.Close()
+			return nil, fmt.Errorf("AuthProvider %s: %w", p.Metadata.Name, err)
+		}
+	}
+	b.snap.authenticators[key] = bearer
+	return bearer, nil
+}
+
+// providerClient is the HTTP client for a provider's endpoints: verified
+// against caFile only when one is given, else the system roots.
+func providerClient(caFile string) (*http.Client, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	if caFile == "" {
+		return client, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("caFile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("caFile %s holds no PEM certificate", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client.Transport = t
+	return client, nil
 }
 
 // declaredKeys indexes the API keys declared in Consumer manifests by hash.

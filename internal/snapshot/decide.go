@@ -18,13 +18,19 @@ type Decision struct {
 	Err      *httperr.Error  // nil: forward to Route
 }
 
-// Decide takes a request through the listener's checks (header limits, path
-// normalization), its router and the route's policy chain. It only reads r,
-// so the same decision can be evaluated for a candidate policy beside the
-// active one, or offline in a policy test.
-func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
+// Decide takes a request from clientIP (as the gateway determined it) through
+// the listener's checks (header limits, path normalization), its router and
+// the route's policy chain. It only reads r, so the same decision can be
+// evaluated for a candidate policy beside the active one, or offline in a
+// policy test.
+func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decision {
 	if err := s.checkHeaders(r); err != nil {
 		return Decision{Err: err}
+	}
+	if s.IPFilter != nil {
+		if err := s.IPFilter.CheckIP(clientIP); err != nil {
+			return Decision{Err: err}
+		}
 	}
 	path, err := reqpath.Normalize(r.URL.EscapedPath())
 	if err != nil {
@@ -33,7 +39,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
 	match := l.Router.Match(r.Host, path, r.Method)
 	switch {
 	case match.Found:
-		return match.Route.runChain(r, Decision{Route: match.Route, Path: path})
+		return match.Route.runChain(r, clientIP, Decision{Route: match.Route, Path: path})
 	case match.Allow != "":
 		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
 		e.Header = http.Header{"Allow": {match.Allow}}
@@ -45,15 +51,26 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request) Decision {
 
 // runChain runs the route's policy chain in its fixed order: authentication,
 // authorization. The first refusal ends it.
-func (rt *Route) runChain(r *http.Request, d Decision) Decision {
+func (rt *Route) runChain(r *http.Request, clientIP string, d Decision) Decision {
+	if rt.IPFilter != nil {
+		if d.Err = rt.IPFilter.CheckIP(clientIP); d.Err != nil {
+			return d
+		}
+	}
+	now := time.Now()
 	if rt.Authn != nil {
-		d.Identity, d.Err = rt.Authn.Authenticate(r, time.Now())
+		d.Identity, d.Err = rt.Authn.Authenticate(r, now)
 		if d.Err != nil {
 			return d
 		}
 	}
-	if rt.Authz != nil {
-		d.Err = rt.Authz.Check(d.Identity)
+	if len(rt.Authz) > 0 {
+		call := policy.Call{Request: r, ClientIP: clientIP, Identity: d.Identity, Now: now}
+		for _, z := range rt.Authz {
+			if d.Err = z.Check(&call); d.Err != nil {
+				return d
+			}
+		}
 	}
 	return d
 }

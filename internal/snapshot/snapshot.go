@@ -9,6 +9,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/policy/authn"
+	"github.com/portcullis/portcullis/internal/policy/authz"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/router"
 )
@@ -45,8 +47,12 @@ type Snapshot struct {
 	AccessLog       AccessLog
 	CompiledAt      time.Time
 
-	byAddr    map[string]*Listener
-	upstreams map[string]*proxy.Upstream // by upstreamKey
+	// IPFilter refuses clients before routing (nil: none).
+	IPFilter *authz.IPFilter
+
+	byAddr         map[string]*Listener
+	upstreams      map[string]*proxy.Upstream      // by upstreamKey
+	authenticators map[string]policy.Authenticator // token steps, by provider settings
 }
 
 // AccessLog is the access log setting of a snapshot.
@@ -74,7 +80,9 @@ type Route struct {
 
 	// The policy chain, in its fixed order; nil steps are skipped.
 	Authn policy.Authenticator
-	Authz policy.Authorizer
+	Authz []policy.Authorizer
+	// IPFilter refuses clients by address before authentication (nil: none).
+	IPFilter *authz.IPFilter
 	// StripHeader and StripQuery are the credential to remove before the
 	// request goes upstream ("" for none).
 	StripHeader, StripQuery string
@@ -87,6 +95,8 @@ type Deps struct {
 	ListenAddrs map[string]string
 	// Keys are the node's API keys from the store (nil: none).
 	Keys *authn.Keys
+	// Log receives the components' warnings (provider key refreshes, ...).
+	Log *slog.Logger
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings
@@ -98,10 +108,11 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 	}
 	spec := p.Gateway.Spec
 	s := &Snapshot{
-		Policy:     p,
-		CompiledAt: time.Now(),
-		byAddr:     map[string]*Listener{},
-		upstreams:  map[string]*proxy.Upstream{},
+		Policy:         p,
+		CompiledAt:     time.Now(),
+		byAddr:         map[string]*Listener{},
+		upstreams:      map[string]*proxy.Upstream{},
+		authenticators: map[string]policy.Authenticator{},
 	}
 	for _, cidr := range spec.TrustedProxies {
 		pfx, err := parsePrefix(cidr)
@@ -136,11 +147,15 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 	for _, svc := range p.Services {
 		services[svc.Metadata.Name] = svc
 	}
-	declared, err := declaredKeys(p)
+	chain, err := newChainBuilder(s, prev, p, deps)
 	if err != nil {
 		return nil, err
 	}
-	chain := chainBuilder{policy: p, keys: deps.Keys, declared: declared}
+	if f := spec.IPFilter; f != nil {
+		if s.IPFilter, err = authz.NewIPFilter(f.Allow, f.Deny); err != nil {
+			return nil, fmt.Errorf("ipFilter: %w", err)
+		}
+	}
 	for _, ln := range spec.Listeners {
 		addr := deps.ListenAddrs[ln.Name]
 		if addr == "" {
@@ -245,21 +260,23 @@ func (s *Snapshot) upstream(svc *config.Service, prev *Snapshot) (*proxy.Upstrea
 	return up, nil
 }
 
-// closeNew closes the upstreams a failed Compile created (not those taken from prev).
-func (s *Snapshot) closeNew(prev *Snapshot) {
-	for k, up := range s.upstreams {
-		if prev == nil || prev.upstreams[k] != up {
-			up.Close()
-		}
-	}
-}
+// closeNew closes what a failed Compile created (not what it took from prev).
+func (s *Snapshot) closeNew(prev *Snapshot) { s.Release(prev) }
 
-// Release closes the upstreams of s that next no longer uses. Requests still
-// in flight on s finish first: Close only shuts idle connections.
+// Release closes the upstreams and authenticators of s that next does not
+// use. Requests still in flight on s finish first: an upstream's Close only
+// shuts idle connections, an authenticator's only stops its key refresh.
 func (s *Snapshot) Release(next *Snapshot) {
 	for k, up := range s.upstreams {
 		if next == nil || next.upstreams[k] != up {
 			up.Close()
+		}
+	}
+	for k, a := range s.authenticators {
+		if next == nil || next.authenticators[k] != a {
+			if c, ok := a.(interface{ Close() }); ok {
+				c.Close()
+			}
 		}
 	}
 }

@@ -17,12 +17,12 @@ type Roles struct{ required []string }
 // NewRoles builds a roles requirement.
 func NewRoles(required []string) *Roles { return &Roles{required: required} }
 
-// Check refuses an identity that lacks a required role.
-func (z *Roles) Check(id policy.Identity) *httperr.Error {
+// Check refuses a caller that lacks a required role.
+func (z *Roles) Check(c *policy.Call) *httperr.Error {
 	for _, role := range z.required {
-		if !slices.Contains(id.Roles, role) {
+		if !slices.Contains(c.Identity.Roles, role) {
 			return httperr.New(http.StatusForbidden, httperr.DecisionForbidden, "not allowed",
-				fmt.Errorf("consumer %q lacks role %q", id.Consumer, role))
+				fmt.Errorf("consumer %q lacks role %q", c.Identity.Consumer, role))
 		}
 	}
 	return nil
