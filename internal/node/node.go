@@ -49,15 +49,19 @@ type Node struct {
 	log     *slog.Logger
 	holder  snapshot.Holder
 	shadows shadow.Holder
-	keys    authn.Keys // the store's API keys, reloaded on every change
-	metrics *metrics.Gateway
-	server  *server.Server
-	store   store.Store
-	plane   *control.Plane
-	shared  bool // the store is shared by a cluster: it, not the file, is authoritative
-	admin   *http.Server
-	adminLn net.Listener
-	cancel  context.CancelFunc // stops following the store
+	keys    authn.Keys // the store's API keys, kept up to date by follow
+	// The key sync's state, owned by follow (and Start before it).
+	keyCursor  int64
+	keyEntries authn.KeySet
+	roles      map[string][]string
+	metrics    *metrics.Gateway
+	server     *server.Server
+	store      store.Store
+	plane      *control.Plane
+	shared     bool // the store is shared by a cluster: it, not the file, is authoritative
+	admin      *http.Server
+	adminLn    net.Listener
+	cancel     context.CancelFunc // stops following the store
 
 	reloadMu     sync.Mutex
 	warningsMu   sync.Mutex
@@ -102,7 +106,7 @@ func Start(opts Options) (*Node, error) {
 		return fail(err)
 	}
 	n.checkChain(ctx)
-	if err := n.syncKeys(ctx); err != nil {
+	if err := n.syncKeys(ctx, true); err != nil {
 		return fail(err)
 	}
 	if err := n.bootstrap(ctx); err != nil {
@@ -162,39 +166,51 @@ func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
 		case store.KindPolicy:
 			n.plane.PolicyChanged(ctx, ch.Version)
 		case store.KindKeys, store.KindConsumers:
-			if err := n.syncKeys(ctx); err != nil {
+			if err := n.syncKeys(ctx, ch.Kind == store.KindConsumers); err != nil {
 				n.log.Error("could not reload API keys; the previous set stays in force", "error", err)
 			}
 		}
 	}
 }
 
-// syncKeys loads every API key of the store, with its consumer's roles, as
-// the node's key set.
-func (n *Node) syncKeys(ctx context.Context) error {
-	keys, _, err := n.store.KeysChangedSince(ctx, 0)
+// syncKeys brings the node's API keys up to date with the store: every key
+// created or revoked since the last sync (all of them the first time), with
+// its consumer's roles. full reloads everything (consumers changed: roles may
+// have). Only the follow goroutine and Start call it.
+func (n *Node) syncKeys(ctx context.Context, full bool) error {
+	if full || n.keyEntries == nil {
+		n.keyCursor, n.keyEntries = 0, authn.KeySet{}
+		consumers, err := n.store.Consumers(ctx)
+		if err != nil {
+			return fmt.Errorf("loading consumers: %w", err)
+		}
+		n.roles = make(map[string][]string, len(consumers))
+		for _, c := range consumers {
+			n.roles[c.Name] = c.Roles
+		}
+	}
+	keys, next, err := n.store.KeysChangedSince(ctx, n.keyCursor)
 	if err != nil {
 		return fmt.Errorf("loading API keys: %w", err)
 	}
-	consumers, err := n.store.Consumers(ctx)
-	if err != nil {
-		return fmt.Errorf("loading consumers: %w", err)
+	if len(keys) == 0 && n.keyCursor > 0 {
+		return nil
 	}
-	roles := make(map[string][]string, len(consumers))
-	for _, c := range consumers {
-		roles[c.Name] = c.Roles
+	set := make(authn.KeySet, len(n.keyEntries)+len(keys))
+	for h, k := range n.keyEntries {
+		set[h] = k
 	}
-	set := make(authn.KeySet, len(keys))
 	for _, k := range keys {
 		if len(k.Hash) != 32 {
 			continue
 		}
-		entry := authn.Key{ID: k.ID, Consumer: k.Consumer, Roles: roles[k.Consumer], Revoked: k.RevokedAt != nil}
+		entry := authn.Key{ID: k.ID, Consumer: k.Consumer, Roles: n.roles[k.Consumer], Revoked: k.RevokedAt != nil}
 		if k.ExpiresAt != nil {
 			entry.ExpiresAt = *k.ExpiresAt
 		}
 		set[[32]byte(k.Hash)] = entry
 	}
+	n.keyCursor, n.keyEntries = next, set
 	n.keys.Replace(set)
 	return nil
 }
