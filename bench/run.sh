@@ -59,6 +59,34 @@ spec: {roles: [bench], apiKeys: [{id: bench, sha256: $(printf %s "$key" | sha256
 EOF
     portcullis_route "portcullis apikey" /apikey "authentication: {type: apiKey}
 authorization: {roles: [bench]}" "X-API-Key: $key"
+
+    # JWT (RS256): a key made here, its JWKS served by the backend nginx at
+    # /jwks.json, and one token signed with openssl that wrk sends.
+    local jwt
+    jwt=$(make_jwt "$RUN_DIR")
+    portcullis_manifest <<EOF
+apiVersion: gateway/v1
+kind: AuthProvider
+metadata: {name: bench-idp}
+spec: {type: jwt, issuer: "https://bench.invalid/", jwksURL: "http://127.0.0.1:$BACKEND_PORT/jwks.json", audiences: [bench]}
+EOF
+    portcullis_route "portcullis jwt" /jwt "authentication: {type: jwt, provider: bench-idp}" "Authorization: Bearer $jwt"
+}
+
+# b64url: standard input as unpadded base64url.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# make_jwt DIR: writes DIR/jwks.json (a fresh RSA key's public half) and prints
+# an RS256 token for aud "bench", valid for a day.
+make_jwt() {
+    local dir=$1 n header payload sig
+    openssl genrsa -out "$dir/jwt.pem" 2048 2>/dev/null
+    n=$(openssl rsa -in "$dir/jwt.pem" -noout -modulus | cut -d= -f2 | perl -ne 'chomp; print pack("H*", $_)' | b64url)
+    printf '{"keys":[{"kty":"RSA","kid":"bench","alg":"RS256","use":"sig","n":"%s","e":"AQAB"}]}' "$n" >"$dir/jwks.json"
+    header=$(printf '{"alg":"RS256","kid":"bench","typ":"JWT"}' | b64url)
+    payload=$(printf '{"sub":"bench","iss":"https://bench.invalid/","aud":"bench","exp":%d}' $(($(date +%s) + 86400)) | b64url)
+    sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$dir/jwt.pem" -binary | b64url)
+    printf '%s.%s.%s' "$header" "$payload" "$sig"
 }
 
 # ---------------------------------------------------------------------------------
@@ -290,6 +318,10 @@ start_nginx backend 1 "$BACKEND_PORT" "
         location / {
             default_type text/plain;
             return 200 \"ok\\n\";
+        }
+        location = /jwks.json {
+            default_type application/json;
+            alias $RUN_DIR/jwks.json;
         }
     }"
 
