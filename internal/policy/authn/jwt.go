@@ -3,6 +3,7 @@ package authn
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -100,7 +101,8 @@ type JWT struct {
 	refetchCooldown time.Duration
 	log             *slog.Logger
 
-	keys atomic.Pointer[keySet]
+	keys     atomic.Pointer[keySet]
+	verified verified // tokens already checked against keys
 
 	fetchMu   sync.Mutex    // single-flight for fetches
 	fetchGen  atomic.Uint64 // fetches started
@@ -298,11 +300,24 @@ func (j *JWT) Authenticate(r *http.Request, now time.Time) (policy.Identity, *ht
 	if token == "" {
 		return policy.Identity{}, refuseBearer(publicMissingBearer, bearerChallenge, errors.New("empty bearer token"))
 	}
+	if len(token) > j.maxTokenBytes {
+		return policy.Identity{}, refuseBearer(publicInvalidToken, invalidTokenChallenge,
+			fmt.Errorf("token of %d bytes exceeds the %d-byte limit", len(token), j.maxTokenBytes))
+	}
+	hash := sha256.Sum256([]byte(token))
+	keys := j.keys.Load()
+	if id, ok := j.verified.get(hash, keys, now); ok {
+		return id, nil
+	}
 	claims, err := j.verify(token, now)
 	if err != nil {
 		return policy.Identity{}, refuseBearer(publicInvalidToken, invalidTokenChallenge, err)
 	}
-	return j.identity(claims), nil
+	id := j.identity(claims)
+	if exp, ok, _ := numericDate(claims, "exp"); ok {
+		j.verified.put(hash, verifiedToken{keys: keys, expires: exp.Add(j.skew), identity: id})
+	}
+	return id, nil
 }
 
 // tokenHeader is what is read of a token's protected header: only the

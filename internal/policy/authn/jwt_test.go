@@ -522,12 +522,23 @@ func BenchmarkJWTAuthenticate(b *testing.B) {
 		{"ES256", jwa.ES256(), k.ec, "ec-1"},
 		{"EdDSA", jwa.EdDSA(), k.ed, "ed-1"},
 	} {
-		b.Run(bc.name, func(b *testing.B) {
-			r := bearer(sign(b, bc.alg, bc.key, bc.kid, claims, nil))
+		tok := sign(b, bc.alg, bc.key, bc.kid, claims, nil)
+		// A token seen before: the verified-token cache answers.
+		b.Run(bc.name+"/cached", func(b *testing.B) {
+			r := bearer(tok)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, herr := j.Authenticate(r, testNow); herr != nil {
 					b.Fatal(herr)
+				}
+			}
+		})
+		// A token never seen: the signature and claims are checked.
+		b.Run(bc.name+"/verify", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := j.verify(tok, testNow); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
@@ -548,5 +559,27 @@ func TestJWTWarnsAboutPlainHTTP(t *testing.T) {
 		if got := strings.Contains(buf.String(), "plain http"); got != want {
 			t.Errorf("%s: warned=%v, want %v", u, got, want)
 		}
+	}
+}
+
+// TestJWTVerifiedCache: a token verified once is served from the cache, but
+// never past its exp (plus the skew).
+func TestJWTVerifiedCache(t *testing.T) {
+	k := sharedKeys()
+	idp := newFakeIdP(t, standardJWKS(t))
+	j := newTestJWT(t, idp, nil)
+	claims := claimsFor(idp.srv.URL, nil)
+	tok := sign(t, jwa.RS256(), k.rsa, "rsa-1", claims, nil)
+	for range 3 {
+		if _, herr := j.Authenticate(bearer(tok), testNow); herr != nil {
+			t.Fatal(herr)
+		}
+	}
+	if n := len(j.verified.entries); n != 1 {
+		t.Fatalf("%d cached tokens, want 1", n)
+	}
+	exp := testNow.Add(time.Hour) // claimsFor's exp
+	if _, herr := j.Authenticate(bearer(tok), exp.Add(j.skew+time.Second)); herr == nil {
+		t.Fatal("a cached token was accepted after its exp")
 	}
 }
