@@ -241,6 +241,9 @@ func TestTokenAuthentication(t *testing.T) {
 		t.Errorf("a cached active token while the provider is down: %d", resp.StatusCode)
 	}
 	p.down.Store(false)
+	if _, metrics := g.adminGet("/metrics"); !strings.Contains(string(metrics), `portcullis_auth_provider_unavailable_total{provider="introspect"} 1`) {
+		t.Error("the provider failure is not counted in /metrics")
+	}
 
 	// The IP filter: loopback is not in 192.0.2.0/24.
 	if resp, body := call("GET", g.url("public")+"/office/x", ""); resp.StatusCode != 403 {

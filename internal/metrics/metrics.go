@@ -33,6 +33,7 @@ type Gateway struct {
 	activeListeners prometheus.Gauge
 	policyVersion   prometheus.Gauge
 	reviewOverdue   prometheus.Gauge
+	providerDown    *prometheus.CounterVec
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -74,9 +75,13 @@ func New() *Gateway {
 			Name: "portcullis_policy_review_overdue",
 			Help: "1 when the active policy's review.reviewBy date has passed.",
 		}),
+		providerDown: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_auth_provider_unavailable_total",
+			Help: "Calls to an identity provider that could not be answered (requests refused with 503), by AuthProvider.",
+		}, []string{"provider"}),
 	}
 	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
-		g.policyVersion, g.reviewOverdue,
+		g.policyVersion, g.reviewOverdue, g.providerDown,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
@@ -108,6 +113,13 @@ func (g *Gateway) SetReviewOverdue(overdue bool) {
 		v = 1
 	}
 	g.reviewOverdue.Set(v)
+}
+
+// ProviderUnavailable returns a function that counts a failed call to the
+// AuthProvider named provider.
+func (g *Gateway) ProviderUnavailable(provider string) func() {
+	c := g.providerDown.WithLabelValues(provider)
+	return c.Inc
 }
 
 // Route returns the handles for one route's metrics.

@@ -156,6 +156,7 @@ func (b *chainBuilder) tokenAuthenticator(p *config.AuthProvider) (policy.Authen
 			URL: in.URL, ClientID: in.ClientID, ClientSecret: secret, Issuer: s.Issuer, Audiences: s.Audiences,
 			RolesClaim: claims.Roles, ScopesClaim: claims.Scopes, ConsumerClaim: claims.Consumer,
 			Consumers: b.consumers, HTTPClient: client, Log: b.deps.Log,
+			OnUnavailable: b.deps.Metrics.ProviderUnavailable(p.Metadata.Name),
 		})
 		if err != nil {
 			bearer.Close()
