@@ -245,6 +245,23 @@ func TestTokenAuthentication(t *testing.T) {
 		t.Error("the provider failure is not counted in /metrics")
 	}
 
+	// A consumer created in the store lends its roles to tokens of that name.
+	if resp, body := g.adminDo("POST", "/admin/v1/consumers", nil, `{"name": "alice", "roles": ["writer"]}`); resp.StatusCode != 201 {
+		t.Fatalf("consumer: %d %v", resp.StatusCode, body)
+	}
+	reader := signed(t, k1, "k1", claims("reader"))
+	deadline = time.Now().Add(time.Second)
+	for {
+		resp, _ := call("POST", orders, reader)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store consumer's writer role was not joined: %d", resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	// The IP filter: loopback is not in 192.0.2.0/24.
 	if resp, body := call("GET", g.url("public")+"/office/x", ""); resp.StatusCode != 403 {
 		t.Errorf("ipFilter: %d %s", resp.StatusCode, body)

@@ -212,6 +212,7 @@ func (n *Node) syncKeys(ctx context.Context, full bool) error {
 	}
 	n.keyCursor, n.keyEntries = next, set
 	n.keys.Replace(set)
+	n.keys.ReplaceRoles(n.roles)
 	return nil
 }
 

@@ -133,7 +133,7 @@ func (b *chainBuilder) tokenAuthenticator(p *config.AuthProvider) (policy.Authen
 	if s.Claims != nil {
 		claims = *s.Claims
 	}
-	bearer := &authn.Bearer{}
+	bearer := &authn.Bearer{Store: b.deps.Keys}
 	if s.JWKSURL != "" || s.Issuer != "" && (s.Type == "jwt" || s.Introspection == nil) {
 		ctx, cancel := context.WithTimeout(context.Background(), providerTimeout)
 		defer cancel()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/policy"
 )
 
 func TestAPIKey(t *testing.T) {
@@ -81,4 +83,19 @@ func newKeyRequest(key string) *http.Request {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("X-API-Key", key)
 	return r
+}
+
+func TestJoinRoles(t *testing.T) {
+	var k Keys
+	k.ReplaceRoles(map[string][]string{"alice": {"reader", "billing"}})
+	id := k.JoinRoles(policy.Identity{Consumer: "alice", Roles: []string{"reader"}})
+	if len(id.Roles) != 2 || id.Roles[1] != "billing" {
+		t.Errorf("joined roles: %v", id.Roles)
+	}
+	if id := k.JoinRoles(policy.Identity{Consumer: "bob", Roles: []string{"x"}}); len(id.Roles) != 1 {
+		t.Errorf("a consumer the store does not know: %v", id.Roles)
+	}
+	if id := (*Keys)(nil).JoinRoles(policy.Identity{Consumer: "alice"}); id.Roles != nil {
+		t.Errorf("nil store: %v", id.Roles)
+	}
 }

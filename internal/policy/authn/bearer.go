@@ -17,15 +17,26 @@ import (
 type Bearer struct {
 	JWT           *JWT           // nil: no local verification
 	Introspection *Introspection // nil: no introspection
+	// Store, when set, joins the roles of the token's consumer in the
+	// store (Consumer manifests' roles are joined by JWT and Introspection).
+	Store *Keys
 }
 
 // Authenticate implements policy.Authenticator.
 func (b *Bearer) Authenticate(r *http.Request, now time.Time) (policy.Identity, *httperr.Error) {
-	if b.JWT != nil && (b.Introspection == nil || looksLikeJWT(r.Header.Get("Authorization"))) {
-		return b.JWT.Authenticate(r, now)
+	var id policy.Identity
+	var err *httperr.Error
+	switch {
+	case b.JWT != nil && (b.Introspection == nil || looksLikeJWT(r.Header.Get("Authorization"))):
+		id, err = b.JWT.Authenticate(r, now)
+	case b.Introspection != nil:
+		id, err = b.Introspection.Authenticate(r, now)
 	}
-	if b.Introspection != nil {
-		return b.Introspection.Authenticate(r, now)
+	if b.JWT != nil || b.Introspection != nil {
+		if err == nil && b.Store != nil {
+			id = b.Store.JoinRoles(id)
+		}
+		return id, err
 	}
 	e := httperr.New(http.StatusUnauthorized, httperr.DecisionUnauthenticated, "invalid token", nil)
 	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="portcullis", error="invalid_token"`}}
