@@ -19,10 +19,16 @@ func NewRoles(required []string) *Roles { return &Roles{required: required} }
 
 // Check refuses a caller that lacks a required role.
 func (z *Roles) Check(c *policy.Call) *httperr.Error {
-	for _, role := range z.required {
-		if !slices.Contains(c.Identity.Roles, role) {
+	return requireAll(c.Identity.Roles, z.required, c.Identity.Consumer, "role")
+}
+
+// requireAll refuses (403) when held lacks any of required; what names the
+// kind of thing in the logged cause.
+func requireAll(held, required []string, consumer, what string) *httperr.Error {
+	for _, r := range required {
+		if !slices.Contains(held, r) {
 			return httperr.New(http.StatusForbidden, httperr.DecisionForbidden, "not allowed",
-				fmt.Errorf("consumer %q lacks role %q", c.Identity.Consumer, role))
+				fmt.Errorf("consumer %q lacks %s %q", consumer, what, r))
 		}
 	}
 	return nil

@@ -1,10 +1,6 @@
 package authz
 
 import (
-	"fmt"
-	"net/http"
-	"slices"
-
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/policy"
 )
@@ -20,11 +16,5 @@ func NewScopes(required []string) *Scopes { return &Scopes{required: required} }
 
 // Check refuses a caller whose token lacks a required scope.
 func (z *Scopes) Check(c *policy.Call) *httperr.Error {
-	for _, scope := range z.required {
-		if !slices.Contains(c.Identity.Scopes, scope) {
-			return httperr.New(http.StatusForbidden, httperr.DecisionForbidden, "not allowed",
-				fmt.Errorf("consumer %q lacks scope %q", c.Identity.Consumer, scope))
-		}
-	}
-	return nil
+	return requireAll(c.Identity.Scopes, z.required, c.Identity.Consumer, "scope")
 }
