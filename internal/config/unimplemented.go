@@ -22,7 +22,6 @@ func (c checker) refuseUnimplemented() {
 					c.refuse(true, path+".authentication.type", fmt.Sprintf("authentication type %q", a.Type))
 				}
 			}
-			c.refuse(r.RateLimit != nil, path+".rateLimit", "rateLimit")
 			c.refuse(r.Quota != nil, path+".quota", "quota")
 			c.refuse(r.Validation != nil, path+".validation", "validation")
 			c.refuse(r.WAF != nil, path+".waf", "waf")
@@ -31,8 +30,6 @@ func (c checker) refuseUnimplemented() {
 	case *Service:
 		c.refuse(m.Spec.TLS != nil, "spec.tls", "Service tls")
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
-	case *Consumer:
-		c.refuse(m.Spec.RateLimit != nil, "spec.rateLimit", "Consumer rateLimit")
 	case *Monitor:
 		c.refuse(true, "kind", "kind Monitor")
 	}

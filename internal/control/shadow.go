@@ -26,7 +26,9 @@ func (p *Plane) StartShadow(ctx context.Context, prop Proposal) (Outcome, *shado
 		return out, nil, err
 	}
 	snap := ev.snap
-	run := shadow.NewRun(snap, prop.Files, filesHash(prop.Files))
+	// The candidate counts rate limits in its own store: deciding a request
+	// twice must not spend the live counters twice.
+	run := shadow.NewRun(snap.Sandbox(), prop.Files, filesHash(prop.Files))
 	if old := p.shadows.Swap(run); old != nil {
 		old.Snap.Release(p.holder.Load())
 	}

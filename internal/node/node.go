@@ -26,6 +26,7 @@ import (
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/policy/authn"
+	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -49,7 +50,8 @@ type Node struct {
 	log     *slog.Logger
 	holder  snapshot.Holder
 	shadows shadow.Holder
-	keys    authn.Keys // the store's API keys, kept up to date by follow
+	keys    authn.Keys       // the store's API keys, kept up to date by follow
+	limits  *ratelimit.Store // rate-limit counters, kept across policy versions
 	// The key sync's state, owned by follow (and Start before it).
 	keyCursor  int64
 	keyEntries authn.KeySet
@@ -87,7 +89,8 @@ func Start(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:")}
+	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:"),
+		limits: ratelimit.NewStore(0)}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
 	n.plane = control.New(st, &n.holder, &n.shadows, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
@@ -116,6 +119,7 @@ func Start(opts Options) (*Node, error) {
 	n.metrics.Reload("applied")
 	go n.follow(followCtx, changes)
 	go n.watchReview(followCtx)
+	go n.sweepLimits(followCtx)
 
 	token := opts.AdminToken
 	if token == "" {
@@ -230,7 +234,7 @@ func (n *Node) checkChain(ctx context.Context) {
 }
 
 func (n *Node) deps() snapshot.Deps {
-	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log}
+	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log, Limits: n.limits}
 }
 
 func (n *Node) startAdmin(token string) error {
@@ -313,6 +317,21 @@ func (n *Node) currentWarnings() []string {
 		w = append(w, msg)
 	}
 	return w
+}
+
+// sweepLimits drops idle rate-limit keys once a minute, so that memory
+// follows the traffic of the last window, not of all time.
+func (n *Node) sweepLimits(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			n.limits.Sweep(now)
+		}
+	}
 }
 
 // reviewOverdue reports whether the policy's review.reviewBy date has passed

@@ -55,6 +55,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			entry.Route = d.Route.Name
 			routeMetrics = d.Route.Metrics
 		}
+		if d.Limited && herr == nil {
+			snapshot.SetRateLimitHeaders(w.Header(), d.RateLimit)
+		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics)
 			if r.ContentLength != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/authz"
+	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 )
 
 // providerTimeout bounds fetching a provider's keys while a snapshot is built.
@@ -30,7 +31,8 @@ type chainBuilder struct {
 	policy    *config.Policy
 	deps      Deps
 	declared  authn.KeySet
-	consumers map[string][]string // Consumer manifests' roles, joined to token identities
+	consumers map[string][]string        // Consumer manifests' roles, joined to token identities
+	overrides map[string]ratelimit.Limit // Consumer manifests' rate limits
 }
 
 func newChainBuilder(s, prev *Snapshot, p *config.Policy, deps Deps) (*chainBuilder, error) {
@@ -39,10 +41,14 @@ func newChainBuilder(s, prev *Snapshot, p *config.Policy, deps Deps) (*chainBuil
 		return nil, err
 	}
 	consumers := map[string][]string{}
+	overrides := map[string]ratelimit.Limit{}
 	for _, c := range p.Consumers {
 		consumers[c.Metadata.Name] = c.Spec.Roles
+		if rl := c.Spec.RateLimit; rl != nil {
+			overrides[c.Metadata.Name] = ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}
+		}
 	}
-	return &chainBuilder{snap: s, prev: prev, policy: p, deps: deps, declared: declared, consumers: consumers}, nil
+	return &chainBuilder{snap: s, prev: prev, policy: p, deps: deps, declared: declared, consumers: consumers, overrides: overrides}, nil
 }
 
 func (b *chainBuilder) build(r *Route, rc config.Route) error {
@@ -76,6 +82,17 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 		if r.Authn != nil {
 			r.StripHeader, r.StripQuery = r.Authn.Credential()
 		}
+	}
+	if rl := rc.RateLimit; rl != nil {
+		by := rl.By
+		if by == "" {
+			// CONTRACT §2: consumer on authenticated routes, ip elsewhere.
+			by = "ip"
+			if r.Authn != nil {
+				by = "consumer"
+			}
+		}
+		r.RateLimit = ratelimit.NewLimiter(r.Name, ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}, by, b.overrides)
 	}
 	if z := rc.Authorization; z != nil {
 		if len(z.Roles) > 0 {

@@ -2,10 +2,12 @@ package snapshot
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/policy"
+	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 	"github.com/portcullis/portcullis/internal/reqpath"
 )
 
@@ -16,6 +18,10 @@ type Decision struct {
 	Path     string          // the normalized path, "" when the path was refused
 	Identity policy.Identity // who the authentication step found (zero: anonymous)
 	Err      *httperr.Error  // nil: forward to Route
+	// RateLimit is the rate-limit step's result when the route has one
+	// (Limited says so): its headers go on the response either way.
+	RateLimit ratelimit.Result
+	Limited   bool
 }
 
 // Decide takes a request from clientIP (as the gateway determined it) through
@@ -39,7 +45,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 	match := l.Router.Match(r.Host, path, r.Method)
 	switch {
 	case match.Found:
-		return match.Route.runChain(r, clientIP, Decision{Route: match.Route, Path: path})
+		return match.Route.runChain(r, clientIP, s.limits, Decision{Route: match.Route, Path: path})
 	case match.Allow != "":
 		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
 		e.Header = http.Header{"Allow": {match.Allow}}
@@ -51,7 +57,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 
 // runChain runs the route's policy chain in its fixed order: authentication,
 // authorization. The first refusal ends it.
-func (rt *Route) runChain(r *http.Request, clientIP string, d Decision) Decision {
+func (rt *Route) runChain(r *http.Request, clientIP string, limits *ratelimit.Store, d Decision) Decision {
 	if rt.IPFilter != nil {
 		if d.Err = rt.IPFilter.CheckIP(clientIP); d.Err != nil {
 			return d
@@ -64,16 +70,39 @@ func (rt *Route) runChain(r *http.Request, clientIP string, d Decision) Decision
 			return d
 		}
 	}
-	if len(rt.Authz) > 0 {
-		call := policy.Call{Request: r, ClientIP: clientIP, Identity: d.Identity, Now: now}
-		for _, z := range rt.Authz {
-			if d.Err = z.Check(&call); d.Err != nil {
-				return d
-			}
+	if len(rt.Authz) == 0 && rt.RateLimit == nil {
+		return d
+	}
+	call := policy.Call{Request: r, ClientIP: clientIP, Identity: d.Identity, Now: now}
+	for _, z := range rt.Authz {
+		if d.Err = z.Check(&call); d.Err != nil {
+			return d
+		}
+	}
+	if rt.RateLimit != nil {
+		d.RateLimit, d.Limited = rt.RateLimit.Take(limits, &call, now), true
+		if !d.RateLimit.Allowed {
+			d.Err = httperr.New(http.StatusTooManyRequests, httperr.DecisionLimited, "rate limit exceeded; retry later", nil)
+			d.Err.Header = http.Header{}
+			SetRateLimitHeaders(d.Err.Header, d.RateLimit)
 		}
 	}
 	return d
 }
+
+// SetRateLimitHeaders writes a rate-limit result as the IETF httpapi draft's
+// headers (delta-seconds rounded up), plus Retry-After when refused.
+func SetRateLimitHeaders(h http.Header, res ratelimit.Result) {
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
+	h["Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(res.Reset), 10)}
+	h["Ratelimit-Policy"] = []string{res.Policy}
+	if !res.Allowed {
+		h["Retry-After"] = []string{strconv.FormatInt(max(1, ceilSeconds(res.RetryAfter)), 10)}
+	}
+}
+
+func ceilSeconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
 
 // checkHeaders enforces the Gateway's header limits (431).
 func (s *Snapshot) checkHeaders(r *http.Request) *httperr.Error {

@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis/portcullis/internal/policy"
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/authz"
+	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/router"
 )
@@ -49,6 +50,8 @@ type Snapshot struct {
 
 	// IPFilter refuses clients before routing (nil: none).
 	IPFilter *authz.IPFilter
+	// limits holds the rate-limit counters the routes count against.
+	limits *ratelimit.Store
 
 	byAddr         map[string]*Listener
 	upstreams      map[string]*proxy.Upstream      // by upstreamKey
@@ -83,6 +86,8 @@ type Route struct {
 	Authz []policy.Authorizer
 	// IPFilter refuses clients by address before authentication (nil: none).
 	IPFilter *authz.IPFilter
+	// RateLimit counts requests after authorization (nil: none).
+	RateLimit *ratelimit.Limiter
 	// StripHeader and StripQuery are the credential to remove before the
 	// request goes upstream ("" for none).
 	StripHeader, StripQuery string
@@ -97,6 +102,9 @@ type Deps struct {
 	Keys *authn.Keys
 	// Log receives the components' warnings (provider key refreshes, ...).
 	Log *slog.Logger
+	// Limits holds the rate-limit counters; it outlives snapshots so that a
+	// reload never resets them. Nil: a private store (offline use).
+	Limits *ratelimit.Store
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings
@@ -107,7 +115,11 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		return nil, errors.New("policy has no Gateway")
 	}
 	spec := p.Gateway.Spec
+	if deps.Limits == nil {
+		deps.Limits = ratelimit.NewStore(0)
+	}
 	s := &Snapshot{
+		limits:         deps.Limits,
 		Policy:         p,
 		CompiledAt:     time.Now(),
 		byAddr:         map[string]*Listener{},
@@ -279,6 +291,15 @@ func (s *Snapshot) Release(next *Snapshot) {
 			}
 		}
 	}
+}
+
+// Sandbox returns a copy of s that counts rate limits in a store of its own,
+// for deciding requests that must not touch the real counters (policy tests,
+// a shadowed candidate). It shares everything else with s.
+func (s *Snapshot) Sandbox() *Snapshot {
+	c := *s
+	c.limits = ratelimit.NewStore(0)
+	return &c
 }
 
 // ListenerByAddr returns the listener bound at addr, or nil.
