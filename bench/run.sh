@@ -59,6 +59,9 @@ spec: {roles: [bench], apiKeys: [{id: bench, sha256: $(printf %s "$key" | sha256
 EOF
     portcullis_route "portcullis apikey" /apikey "authentication: {type: apiKey}
 authorization: {roles: [bench]}" "X-API-Key: $key"
+    # API key + a rate limit high enough never to refuse wrk: the cost of the check.
+    portcullis_route "portcullis apikey+ratelimit" /limited "authentication: {type: apiKey}
+rateLimit: {requests: 100000000, interval: 1s}" "X-API-Key: $key"
 
     # JWT (RS256): a key made here, its JWKS served by the backend nginx at
     # /jwks.json, and one token signed with openssl that wrk sends.
