@@ -75,6 +75,12 @@ func startGateway(t *testing.T, config string, listeners ...string) *gateway {
 // file of the gateway's own).
 func startGatewayOn(t *testing.T, storeURL, config string, listeners ...string) *gateway {
 	t.Helper()
+	return startGatewayWith(t, storeURL, nil, config, listeners...)
+}
+
+// startGatewayWith is startGatewayOn with extra flags for `run`.
+func startGatewayWith(t *testing.T, storeURL string, flags []string, config string, listeners ...string) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "config", "gateway.yaml"), config)
 	if storeURL == "" {
@@ -84,6 +90,7 @@ func startGatewayOn(t *testing.T, storeURL, config string, listeners ...string) 
 	for _, l := range listeners {
 		args = append(args, "--listen", l+"=127.0.0.1:0")
 	}
+	args = append(args, flags...)
 	g := &gateway{t: t, dir: dir, stdout: &lockedBuffer{}, stderr: &lockedBuffer{},
 		listeners: map[string]string{}, exited: make(chan struct{})}
 	g.cmd = exec.Command(binary, args...)

@@ -113,9 +113,7 @@ func runCmd() *cobra.Command {
 			if opts.ConfigPath == "" {
 				return usageError{errors.New("--config PATH is required")}
 			}
-			if redis != "" {
-				return errors.New("--redis is not supported yet: this version keeps no counters (rate limiting arrives in a later version)")
-			}
+			opts.RedisURL = redis
 			opts.ListenAddrs = map[string]string{}
 			for _, l := range listen {
 				name, addr, ok := strings.Cut(l, "=")

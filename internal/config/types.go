@@ -142,6 +142,9 @@ type RateLimit struct {
 	Interval Duration `yaml:"interval"`
 	By       string   `yaml:"by"`
 	Burst    int      `yaml:"burst"`
+	// OnStoreFailure is what happens while the counter store (Redis) cannot
+	// answer: allow (the default) or deny (503).
+	OnStoreFailure string `yaml:"onStoreFailure"`
 }
 
 // Quota counts requests per calendar period.

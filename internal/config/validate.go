@@ -167,4 +167,5 @@ func (c checker) rateLimit(path string, rl *RateLimit) {
 	if rl.Burst < 0 {
 		c.at(path+".burst", "rateLimit.burst must not be negative")
 	}
+	c.oneOf(path+".onStoreFailure", "rateLimit.onStoreFailure", rl.OnStoreFailure, false, "allow", "deny")
 }

@@ -41,6 +41,7 @@ var rules = []rule{
 	onChange(KindRoute, "rateLimit", routeRateLimitRemoved),
 	onChange(KindRoute, "rateLimit", routeRateLimitRaised),
 	onChange(KindRoute, "rateLimit.by", rateLimitKeyWidened),
+	onChange(KindRoute, "rateLimit.onStoreFailure", rateLimitFailsOpen),
 	onChange(KindRoute, "quota", quotaRemoved),
 	onChange(KindRoute, "quota", quotaRaised),
 	onChange(KindRoute, "quota.by", quotaKeyWidened),
@@ -413,6 +414,15 @@ func routeRateLimitRemoved(was, now *routeView) string {
 // routeRateLimitRaised: a route's rate limit raised, or its burst.
 func routeRateLimitRaised(was, now *routeView) string {
 	return rateLimitRaised(was.RateLimit, now.RateLimit)
+}
+
+// rateLimitFailsOpen: a route that refused requests while its counters could
+// not be read now lets them through.
+func rateLimitFailsOpen(was, now *routeView) string {
+	if was.RateLimit == nil || now.RateLimit == nil || was.RateLimit.OnStoreFailure != "deny" || now.RateLimit.OnStoreFailure == "deny" {
+		return ""
+	}
+	return "rate limit now lets requests through when its counter store fails (was deny)"
 }
 
 // rateLimitKeyWidened: a route's rate limit shared more widely (see keyLoosened).

@@ -63,6 +63,8 @@ var weakeningCases = []weakeningCase{
 		[]string{`Route r listeners: route now served over plain HTTP on listener "web" (was HTTPS only)`}},
 
 	// Routes: how often.
+	{"rate limit fails open", []string{"route.rateLimit: {requests: 100, interval: 1m, onStoreFailure: deny}"}, []string{"route.rateLimit: {requests: 100, interval: 1m}"},
+		[]string{"Route r rateLimit.onStoreFailure: rate limit now lets requests through when its counter store fails (was deny)"}},
 	{"rate limit removed", []string{"route.rateLimit: {requests: 100, interval: 1m}"}, nil,
 		[]string{"Route r rateLimit: rate limit removed (was 100 per 1m0s)"}},
 	{"rate limit raised", []string{"route.rateLimit: {requests: 100, interval: 1m}"}, []string{"route.rateLimit: {requests: 1000, interval: 1m}"},

@@ -34,6 +34,7 @@ type Gateway struct {
 	policyVersion   prometheus.Gauge
 	reviewOverdue   prometheus.Gauge
 	providerDown    *prometheus.CounterVec
+	limitStoreErrs  prometheus.Counter
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -79,9 +80,13 @@ func New() *Gateway {
 			Name: "portcullis_auth_provider_unavailable_total",
 			Help: "Calls to an identity provider that could not be answered (requests refused with 503), by AuthProvider.",
 		}, []string{"provider"}),
+		limitStoreErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_ratelimit_store_errors_total",
+			Help: "Rate-limit decisions the counter store (Redis) could not make; the route's onStoreFailure decided instead.",
+		}),
 	}
 	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
-		g.policyVersion, g.reviewOverdue, g.providerDown,
+		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
@@ -114,6 +119,9 @@ func (g *Gateway) SetReviewOverdue(overdue bool) {
 	}
 	g.reviewOverdue.Set(v)
 }
+
+// LimitStoreError counts a rate-limit decision the counter store failed.
+func (g *Gateway) LimitStoreError() { g.limitStoreErrs.Inc() }
 
 // ProviderUnavailable returns a function that counts a failed call to the
 // AuthProvider named provider.

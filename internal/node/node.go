@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,6 +34,7 @@ import (
 	"github.com/portcullis/portcullis/internal/snapshot"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/backend"
+	"github.com/redis/go-redis/v9"
 )
 
 // Options configure a node (the flags of `portcullis run`).
@@ -41,6 +44,7 @@ type Options struct {
 	AdminAddr   string            // default 127.0.0.1:9901
 	ListenAddrs map[string]string // listener name → address, node-local
 	AdminToken  string            // PORTCULLIS_ADMIN_TOKEN; generated and saved when empty
+	RedisURL    string            // cluster-wide rate-limit counters; "" keeps them in memory
 	Log         *slog.Logger
 }
 
@@ -50,8 +54,12 @@ type Node struct {
 	log     *slog.Logger
 	holder  snapshot.Holder
 	shadows shadow.Holder
-	keys    authn.Keys       // the store's API keys, kept up to date by follow
-	limits  *ratelimit.Store // rate-limit counters, kept across policy versions
+	keys    authn.Keys        // the store's API keys, kept up to date by follow
+	limits  ratelimit.Counter // rate-limit counters, kept across policy versions
+	local   *ratelimit.Store  // the in-memory counters (swept), when not in Redis
+	redis   *redis.Client     // nil without --redis
+	// lastLimitErr rate-limits the log line of counter store failures.
+	lastLimitErr atomic.Int64
 	// The key sync's state, owned by follow (and Start before it).
 	keyCursor  int64
 	keyEntries authn.KeySet
@@ -90,7 +98,20 @@ func Start(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:"),
-		limits: ratelimit.NewStore(0)}
+		local: ratelimit.NewStore(0)}
+	n.limits = n.local
+	if opts.RedisURL != "" {
+		ropts, err := redis.ParseURL(opts.RedisURL)
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("--redis: %v", redactURL(err.Error(), opts.RedisURL))
+		}
+		n.redis = redis.NewClient(ropts)
+		n.limits = ratelimit.NewRedisStore(n.redis)
+		if err := n.redis.Ping(context.Background()).Err(); err != nil {
+			n.log.Warn("Redis is not reachable yet; rate-limited routes follow their onStoreFailure until it is", "error", err)
+		}
+	}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
 	n.plane = control.New(st, &n.holder, &n.shadows, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
@@ -234,7 +255,19 @@ func (n *Node) checkChain(ctx context.Context) {
 }
 
 func (n *Node) deps() snapshot.Deps {
-	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log, Limits: n.limits}
+	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log,
+		Limits: n.limits, OnLimitStoreError: n.limitStoreFailed}
+}
+
+// limitStoreFailed counts a failed call to the counter store and logs it,
+// at most once every 10 seconds.
+func (n *Node) limitStoreFailed(err error) {
+	n.metrics.LimitStoreError()
+	now := time.Now().UnixNano()
+	last := n.lastLimitErr.Load()
+	if now-last > int64(10*time.Second) && n.lastLimitErr.CompareAndSwap(last, now) {
+		n.log.Error("the rate-limit counter store failed; routes follow their onStoreFailure", "error", err)
+	}
 }
 
 func (n *Node) startAdmin(token string) error {
@@ -329,7 +362,7 @@ func (n *Node) sweepLimits(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			n.limits.Sweep(now)
+			n.local.Sweep(now)
 		}
 	}
 }
@@ -396,6 +429,9 @@ func (n *Node) Shutdown() error {
 	_ = n.admin.Shutdown(ctx)
 	n.cancel()
 	n.holder.Load().Release(nil)
+	if n.redis != nil {
+		_ = n.redis.Close()
+	}
 	return errors.Join(err, n.store.Close())
 }
 
@@ -417,6 +453,16 @@ func (n *Node) Run(ctx context.Context) error {
 			return n.Shutdown()
 		}
 	}
+}
+
+// redactURL hides a URL's password in an error message about it.
+func redactURL(msg, rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			return strings.ReplaceAll(msg, pw, "…")
+		}
+	}
+	return msg
 }
 
 // tokenDir is where the generated admin token is kept: beside an embedded

@@ -92,7 +92,7 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 				by = "consumer"
 			}
 		}
-		r.RateLimit = ratelimit.NewLimiter(r.Name, ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}, by, b.overrides)
+		r.RateLimit = ratelimit.NewLimiter(r.Name, ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}, by, b.overrides, rl.OnStoreFailure == "deny")
 	}
 	if z := rc.Authorization; z != nil {
 		if len(z.Roles) > 0 {

@@ -45,7 +45,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 	match := l.Router.Match(r.Host, path, r.Method)
 	switch {
 	case match.Found:
-		return match.Route.runChain(r, clientIP, s.limits, Decision{Route: match.Route, Path: path})
+		return match.Route.runChain(r, clientIP, s, Decision{Route: match.Route, Path: path})
 	case match.Allow != "":
 		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
 		e.Header = http.Header{"Allow": {match.Allow}}
@@ -57,7 +57,7 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 
 // runChain runs the route's policy chain in its fixed order: authentication,
 // authorization. The first refusal ends it.
-func (rt *Route) runChain(r *http.Request, clientIP string, limits *ratelimit.Store, d Decision) Decision {
+func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decision) Decision {
 	if rt.IPFilter != nil {
 		if d.Err = rt.IPFilter.CheckIP(clientIP); d.Err != nil {
 			return d
@@ -80,8 +80,21 @@ func (rt *Route) runChain(r *http.Request, clientIP string, limits *ratelimit.St
 		}
 	}
 	if rt.RateLimit != nil {
-		d.RateLimit, d.Limited = rt.RateLimit.Take(limits, &call, now), true
-		if !d.RateLimit.Allowed {
+		res, err := rt.RateLimit.Take(s.limits, &call, now)
+		d.RateLimit, d.Limited = res, true
+		if err != nil && s.onLimitStoreErr != nil {
+			s.onLimitStoreErr(err)
+		}
+		switch {
+		case err != nil && !res.Allowed:
+			// onStoreFailure: deny — the counters cannot be read, so no
+			// request is let through; this is not the caller's limit.
+			d.Limited = false
+			d.Err = httperr.New(http.StatusServiceUnavailable, httperr.DecisionLimited, "rate limiting is unavailable; retry later", err)
+			d.Err.Header = http.Header{"Retry-After": {"1"}}
+		case err != nil:
+			d.Limited = false // allowed without counting: no headers to promise
+		case !res.Allowed:
 			d.Err = httperr.New(http.StatusTooManyRequests, httperr.DecisionLimited, "rate limit exceeded; retry later", nil)
 			d.Err.Header = http.Header{}
 			SetRateLimitHeaders(d.Err.Header, d.RateLimit)

@@ -51,7 +51,8 @@ type Snapshot struct {
 	// IPFilter refuses clients before routing (nil: none).
 	IPFilter *authz.IPFilter
 	// limits holds the rate-limit counters the routes count against.
-	limits *ratelimit.Store
+	limits          ratelimit.Counter
+	onLimitStoreErr func(error)
 
 	byAddr         map[string]*Listener
 	upstreams      map[string]*proxy.Upstream      // by upstreamKey
@@ -102,9 +103,12 @@ type Deps struct {
 	Keys *authn.Keys
 	// Log receives the components' warnings (provider key refreshes, ...).
 	Log *slog.Logger
-	// Limits holds the rate-limit counters; it outlives snapshots so that a
-	// reload never resets them. Nil: a private store (offline use).
-	Limits *ratelimit.Store
+	// Limits holds the rate-limit counters (in memory, or Redis for a
+	// cluster); it outlives snapshots so that a reload never resets them.
+	// Nil: a private in-memory store (offline use).
+	Limits ratelimit.Counter
+	// OnLimitStoreError is told when the counter store fails (may be nil).
+	OnLimitStoreError func(error)
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings
@@ -119,12 +123,13 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		deps.Limits = ratelimit.NewStore(0)
 	}
 	s := &Snapshot{
-		limits:         deps.Limits,
-		Policy:         p,
-		CompiledAt:     time.Now(),
-		byAddr:         map[string]*Listener{},
-		upstreams:      map[string]*proxy.Upstream{},
-		authenticators: map[string]policy.Authenticator{},
+		limits:          deps.Limits,
+		onLimitStoreErr: deps.OnLimitStoreError,
+		Policy:          p,
+		CompiledAt:      time.Now(),
+		byAddr:          map[string]*Listener{},
+		upstreams:       map[string]*proxy.Upstream{},
+		authenticators:  map[string]policy.Authenticator{},
 	}
 	for _, cidr := range spec.TrustedProxies {
 		pfx, err := parsePrefix(cidr)

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -10,12 +11,15 @@ import (
 // Limiter is one route's rate-limit step: which key a request counts
 // against, and under which limit.
 type Limiter struct {
-	route     string
-	limit     Limit
-	policy    string // limit's RateLimit-Policy, rendered once
-	by        string // consumer | ip | route | header
-	header    string // for by header
-	overrides map[string]override
+	// denyOnFailure refuses requests while the counter store cannot answer
+	// (onStoreFailure: deny); the default lets them through.
+	denyOnFailure bool
+	route         string
+	limit         Limit
+	policy        string // limit's RateLimit-Policy, rendered once
+	by            string // consumer | ip | route | header
+	header        string // for by header
+	overrides     map[string]override
 }
 
 type override struct {
@@ -26,8 +30,8 @@ type override struct {
 // NewLimiter builds a route's step. by is consumer, ip, route or
 // header:NAME ("" = consumer on authenticated routes, ip elsewhere, decided
 // by the caller); overrides are per-consumer limits (Consumer manifests).
-func NewLimiter(route string, limit Limit, by string, overrides map[string]Limit) *Limiter {
-	l := &Limiter{route: route, limit: limit, policy: limit.PolicyHeader(), by: by, overrides: map[string]override{}}
+func NewLimiter(route string, limit Limit, by string, overrides map[string]Limit, denyOnFailure bool) *Limiter {
+	l := &Limiter{denyOnFailure: denyOnFailure, route: route, limit: limit, policy: limit.PolicyHeader(), by: by, overrides: map[string]override{}}
 	for consumer, o := range overrides {
 		l.overrides[consumer] = override{limit: o, policy: o.PolicyHeader()}
 	}
@@ -37,15 +41,24 @@ func NewLimiter(route string, limit Limit, by string, overrides map[string]Limit
 	return l
 }
 
-// Take counts c against its key in store.
-func (l *Limiter) Take(store *Store, c *policy.Call, now time.Time) Result {
+// Take counts c against its key in counter. When the counter fails (Redis
+// unreachable), the error is returned with the result the route's
+// onStoreFailure asks for: allowed, or refused.
+func (l *Limiter) Take(counter Counter, c *policy.Call, now time.Time) (Result, error) {
 	limit, policy := l.limit, l.policy
 	if o, ok := l.overrides[c.Identity.Consumer]; ok && c.Identity.Consumer != "" {
 		limit, policy = o.limit, o.policy
 	}
-	res := store.Take(l.key(c), limit, now)
+	ctx := context.Background()
+	if c.Request != nil {
+		ctx = c.Request.Context()
+	}
+	res, err := counter.Take(ctx, l.key(c), limit, now)
 	res.Policy = policy
-	return res
+	if err != nil {
+		res = Result{Allowed: !l.denyOnFailure, Limit: limit.Requests + limit.Burst, Policy: policy, RetryAfter: time.Second}
+	}
+	return res, err
 }
 
 // key is the route and what the limit is counted by. A consumer limit on an

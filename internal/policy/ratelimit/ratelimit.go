@@ -81,8 +81,8 @@ func NewStore(maxKeys int) *Store {
 	return s
 }
 
-// Take decides one request for key under l at now, and records it when allowed.
-func (s *Store) Take(key string, l Limit, now time.Time) Result {
+// take decides one request for key under l at now, and records it when allowed.
+func (s *Store) take(key string, l Limit, now time.Time) Result {
 	t := now.UnixNano()
 	T := int64(l.emission())
 	tau := int64(l.tolerance())

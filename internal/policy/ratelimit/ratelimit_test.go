@@ -16,24 +16,24 @@ func TestGCRA(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 10, Interval: 10 * time.Second} // one per second
 	for i := range 10 {
-		r := s.Take("k", l, t0)
+		r := s.take("k", l, t0)
 		if !r.Allowed || r.Remaining != 9-i || r.Limit != 10 || l.PolicyHeader() != "10;w=10" {
 			t.Fatalf("request %d: %+v", i, r)
 		}
 	}
-	r := s.Take("k", l, t0)
+	r := s.take("k", l, t0)
 	if r.Allowed || r.RetryAfter != time.Second || r.Reset != 10*time.Second {
 		t.Fatalf("the 11th at once: %+v", r)
 	}
 	// One more every second; no double burst at any edge.
-	if r := s.Take("k", l, t0.Add(999*time.Millisecond)); r.Allowed {
+	if r := s.take("k", l, t0.Add(999*time.Millisecond)); r.Allowed {
 		t.Fatalf("before the emission interval: %+v", r)
 	}
-	if r := s.Take("k", l, t0.Add(time.Second)); !r.Allowed || r.Remaining != 0 {
+	if r := s.take("k", l, t0.Add(time.Second)); !r.Allowed || r.Remaining != 0 {
 		t.Fatalf("after one emission interval: %+v", r)
 	}
 	// Quiet for the whole window: the full allowance again.
-	if r := s.Take("k", l, t0.Add(21*time.Second)); !r.Allowed || r.Remaining != 9 {
+	if r := s.take("k", l, t0.Add(21*time.Second)); !r.Allowed || r.Remaining != 9 {
 		t.Fatalf("after a quiet window: %+v", r)
 	}
 }
@@ -42,13 +42,13 @@ func TestBurst(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 2, Interval: time.Minute, Burst: 3}
 	n := 0
-	for s.Take("k", l, t0).Allowed {
+	for s.take("k", l, t0).Allowed {
 		n++
 	}
 	if n != 5 {
 		t.Fatalf("%d at once, want requests+burst = 5", n)
 	}
-	if r := s.Take("k", l, t0); r.RetryAfter != 30*time.Second {
+	if r := s.take("k", l, t0); r.RetryAfter != 30*time.Second {
 		t.Fatalf("Retry-After %v, want one emission (30s)", r.RetryAfter)
 	}
 }
@@ -65,7 +65,7 @@ func TestExactUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 10 {
-				if s.Take("shared", l, t0).Allowed {
+				if s.take("shared", l, t0).Allowed {
 					allowed.Add(1)
 				}
 			}
@@ -82,7 +82,7 @@ func TestMemoryIsBounded(t *testing.T) {
 	s := NewStore(shards * 10)
 	l := Limit{Requests: 1, Interval: time.Hour}
 	for i := range 10_000 {
-		s.Take(string(rune(i))+"-key", l, t0)
+		s.take(string(rune(i))+"-key", l, t0)
 	}
 	if n := s.Len(); n > shards*10 {
 		t.Fatalf("%d keys held, bound %d", n, shards*10)
@@ -114,15 +114,15 @@ func TestLimiterKeys(t *testing.T) {
 		{"header:X-Tenant", call("", "1.1.1.1", ""), "r\x00ip:1.1.1.1"},
 	}
 	for _, c := range cases {
-		if got := NewLimiter("r", Limit{Requests: 1, Interval: time.Second}, c.by, nil).key(c.c); got != c.want {
+		if got := NewLimiter("r", Limit{Requests: 1, Interval: time.Second}, c.by, nil, false).key(c.c); got != c.want {
 			t.Errorf("by %s: key %q, want %q", c.by, got, c.want)
 		}
 	}
 	// A consumer override applies to that consumer only.
 	s := NewStore(0)
-	lim := NewLimiter("r", Limit{Requests: 1, Interval: time.Hour}, "consumer", map[string]Limit{"vip": {Requests: 3, Interval: time.Hour}})
+	lim := NewLimiter("r", Limit{Requests: 1, Interval: time.Hour}, "consumer", map[string]Limit{"vip": {Requests: 3, Interval: time.Hour}}, false)
 	n := 0
-	for lim.Take(s, call("vip", "", ""), t0).Allowed {
+	for take(lim, s, call("vip", "", "")) {
 		n++
 	}
 	if n != 3 {
@@ -136,6 +136,15 @@ func BenchmarkTake(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		s.Take("route\x00c:alice", l, now)
+		s.take("route\x00c:alice", l, now)
 	}
+}
+
+func take(l *Limiter, s *Store, c *policy.Call) bool {
+	res, err := l.Take(s, c, t0)
+	return err == nil && res.Allowed
+}
+
+func newCall(consumer string) *policy.Call {
+	return &policy.Call{Request: httptest.NewRequest("GET", "/", nil), ClientIP: "192.0.2.1", Identity: policy.Identity{Consumer: consumer}}
 }
