@@ -96,3 +96,31 @@ func TestLimiterOnStoreFailure(t *testing.T) {
 		t.Errorf("onStoreFailure deny: %+v %v", res, err)
 	}
 }
+
+// BenchmarkRedisTake is one cluster-wide decision: a script call to the
+// machine's Redis over loopback (the latency it adds to a request).
+func BenchmarkRedisTake(b *testing.B) {
+	url := os.Getenv("PORTCULLIS_TEST_REDIS")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	defer client.Close()
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		b.Skipf("Redis not reachable: %v", err)
+	}
+	s := NewRedisStore(client)
+	s.prefix = "portcullis:bench:"
+	l := Limit{Requests: 1_000_000, Interval: time.Second}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Take(ctx, "k", l, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
