@@ -155,3 +155,22 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("admin token file: %v %v", info, err)
 	}
 }
+
+// TestExamplesValidate: every example folder is a valid policy, and the
+// api-keys example's own PolicyTest cases hold.
+func TestExamplesValidate(t *testing.T) {
+	dirs, err := filepath.Glob("../examples/*")
+	if err != nil || len(dirs) < 3 {
+		t.Fatalf("examples: %v %v", dirs, err)
+	}
+	for _, dir := range dirs {
+		if code, out, errOut := run(t, "validate", dir); code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", dir, code, out, errOut)
+		}
+	}
+	cases := filepath.Join(t.TempDir(), "cases.yaml")
+	writeFile(t, cases, "cases:\n  - name: path tricks stay out\n    request: {method: GET, path: /catalog/../orders}\n    expect: {status: 401}\n")
+	if code, out, errOut := run(t, "policy", "test", "../examples/api-keys", "--cases", cases); code != 0 || !strings.Contains(out, "5 cases, 0 failed") {
+		t.Errorf("api-keys example: exit %d\n%s%s", code, out, errOut)
+	}
+}
