@@ -80,6 +80,7 @@ var rules = []rule{
 	onChange(KindRoute, "ipFilter", routeIPFilterLoosened),
 	onChange(config.KindGateway, "limits.maxHeaderBytes", maxHeaderBytesRaised),
 	onChange(config.KindGateway, "limits.maxHeaderCount", maxHeaderCountRaised),
+	onChange(config.KindGateway, "limits.bodyIdleTimeout", bodyIdleTimeoutRaised),
 
 	// Upstreams: TLS.
 	onChange(config.KindService, "tls.insecureSkipVerify", upstreamVerificationOff),
@@ -895,6 +896,22 @@ func maxHeaderBytesRaised(was, now *config.GatewaySpec) string {
 		return ""
 	}
 	return fmt.Sprintf("maximum header bytes raised from %d to %d", w, n)
+}
+
+// bodyIdleTimeoutRaised: a stalled request body is tolerated for longer
+// (slow-body protection loosened).
+func bodyIdleTimeoutRaised(was, now *config.GatewaySpec) string {
+	idle := func(s *config.GatewaySpec) time.Duration {
+		if s.Limits != nil && s.Limits.BodyIdleTimeout > 0 {
+			return s.Limits.BodyIdleTimeout.D()
+		}
+		return 30 * time.Second
+	}
+	w, n := idle(was), idle(now)
+	if n <= w {
+		return ""
+	}
+	return fmt.Sprintf("request bodies may stall for %v instead of %v", n, w)
 }
 
 // maxHeaderCountRaised: the gateway accepts more request headers.

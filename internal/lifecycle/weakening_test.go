@@ -168,6 +168,8 @@ var weakeningCases = []weakeningCase{
 		[]string{"Route r ipFilter: IP allow list removed: every address admitted; IP deny list no longer covers: 10.8.0.1/32"}},
 
 	// The Gateway.
+	{"body idle timeout raised", nil, []string{"gateway.limits: {bodyIdleTimeout: 5m}"},
+		[]string{"Gateway gw limits.bodyIdleTimeout: request bodies may stall for 5m0s instead of 30s"}},
 	{"trusted proxy added", []string{"gateway.trustedProxies: [10.0.0.0/8]"}, []string{"gateway.trustedProxies: [10.0.0.0/8, 192.168.0.0/16]"},
 		[]string{"Gateway gw trustedProxies: trusted proxies widened: 192.168.0.0/16"}},
 	{"trusted proxy broadened", []string{"gateway.trustedProxies: [10.1.0.0/16, 10.2.0.1/32]"}, []string{"gateway.trustedProxies: [10.0.0.0/8]"},
