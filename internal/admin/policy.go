@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/portcullis/portcullis/internal/adminclient"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/httperr"
@@ -42,25 +42,13 @@ func (a *policyAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /admin/v1/policy/shadow", a.discard)
 }
 
-// versionJSON is a version as the API shows it.
-type versionJSON struct {
-	Version    int64        `json:"version"`
-	Hash       string       `json:"hash"`
-	PrevHash   string       `json:"prevHash"`
-	Reason     string       `json:"reason"`
-	Author     string       `json:"author"`
-	Source     string       `json:"source"`
-	Weakening  bool         `json:"weakening"`
-	Rollback   bool         `json:"rollback"`
-	RollbackOf int64        `json:"rollbackOf,omitempty"`
-	CreatedAt  time.Time    `json:"createdAt"`
-	Manifests  string       `json:"manifests,omitempty"`
-	Files      []store.File `json:"files,omitempty"`
-}
-
-func toJSON(v store.Version) versionJSON {
-	j := versionJSON{Version: v.Number, Hash: v.Hash, PrevHash: v.PrevHash, Reason: v.Reason, Author: v.Author,
-		Source: v.Source, Weakening: v.Weakening, Rollback: v.Rollback, RollbackOf: v.RollbackOf, CreatedAt: v.CreatedAt, Files: v.Files}
+// toJSON is a stored version as the API shows it.
+func toJSON(v store.Version) adminclient.Version {
+	j := adminclient.Version{Version: v.Number, Hash: v.Hash, PrevHash: v.PrevHash, Reason: v.Reason, Author: v.Author,
+		Source: v.Source, Weakening: v.Weakening, Rollback: v.Rollback, RollbackOf: v.RollbackOf, CreatedAt: v.CreatedAt}
+	for _, f := range v.Files {
+		j.Files = append(j.Files, adminclient.File{Name: f.Name, Content: f.Content})
+	}
 	if len(v.Files) > 0 {
 		var b strings.Builder
 		for i, f := range v.Files {
@@ -95,7 +83,7 @@ func (a *policyAPI) versions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, storeError(err, ""))
 		return
 	}
-	out := make([]versionJSON, 0, len(vs))
+	out := make([]adminclient.Version, 0, len(vs))
 	for _, v := range vs {
 		out = append(out, toJSON(v))
 	}

@@ -107,7 +107,8 @@ func decodeError(status int, data []byte) error {
 	return e
 }
 
-// Version is one policy version as the API lists it.
+// Version is one policy version as the API shows it; the admin API encodes
+// this same type, so the two sides of the wire cannot drift apart.
 type Version struct {
 	Version    int64     `json:"version"`
 	Hash       string    `json:"hash"`
@@ -120,6 +121,7 @@ type Version struct {
 	RollbackOf int64     `json:"rollbackOf,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
 	Manifests  string    `json:"manifests,omitempty"`
+	Files      []File    `json:"files,omitempty"`
 }
 
 // Change is one entry of a diff.
