@@ -29,19 +29,16 @@ spec: {url: %s}
 `, requests, upstream)
 }
 
-// TestRateLimitIsExact: 200 requests from 20 concurrent clients against a
-// limit of 50 admit exactly 50; every answer carries the RateLimit headers,
-// refusals a Retry-After; a reload does not reset the counter.
-func TestRateLimitIsExact(t *testing.T) {
-	up, hits := echoUpstream(t)
-	g := startGateway(t, rateLimitPolicy(up.URL, 50), "public")
-	url := g.url("public") + "/limited/x"
-	var allowed, limited atomic.Int64
+// spray sends 200 GETs from 20 concurrent clients, spread over urls (two
+// nodes, say), and counts the 200s and the 429s; any other status fails the
+// test. check (may be nil) sees every response.
+func spray(t *testing.T, urls []string, check func(*http.Response)) (allowed, limited int64) {
+	t.Helper()
+	var ok, refused atomic.Int64
 	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for i := range 20 {
+		url := urls[i%len(urls)]
+		wg.Go(func() {
 			client := &http.Client{}
 			for range 10 {
 				resp, err := client.Get(url)
@@ -50,28 +47,43 @@ func TestRateLimitIsExact(t *testing.T) {
 					return
 				}
 				resp.Body.Close()
-				for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"} {
-					if resp.Header.Get(h) == "" {
-						t.Errorf("%d answer without %s", resp.StatusCode, h)
-					}
+				if check != nil {
+					check(resp)
 				}
 				switch resp.StatusCode {
 				case 200:
-					allowed.Add(1)
+					ok.Add(1)
 				case 429:
-					limited.Add(1)
-					if resp.Header.Get("Retry-After") == "" {
-						t.Error("429 without Retry-After")
-					}
+					refused.Add(1)
 				default:
 					t.Errorf("status %d", resp.StatusCode)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if allowed.Load() != 50 || limited.Load() != 150 || hits.Load() != 50 {
-		t.Fatalf("allowed %d, limited %d, upstream saw %d; want 50, 150, 50", allowed.Load(), limited.Load(), hits.Load())
+	return ok.Load(), refused.Load()
+}
+
+// TestRateLimitIsExact: 200 requests from 20 concurrent clients against a
+// limit of 50 admit exactly 50; every answer carries the RateLimit headers,
+// refusals a Retry-After; a reload does not reset the counter.
+func TestRateLimitIsExact(t *testing.T) {
+	up, hits := echoUpstream(t)
+	g := startGateway(t, rateLimitPolicy(up.URL, 50), "public")
+	url := g.url("public") + "/limited/x"
+	allowed, limited := spray(t, []string{url}, func(resp *http.Response) {
+		for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"} {
+			if resp.Header.Get(h) == "" {
+				t.Errorf("%d answer without %s", resp.StatusCode, h)
+			}
+		}
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	})
+	if allowed != 50 || limited != 150 || hits.Load() != 50 {
+		t.Fatalf("allowed %d, limited %d, upstream saw %d; want 50, 150, 50", allowed, limited, hits.Load())
 	}
 	resp, body := get(t, url)
 	assertProblem(t, resp, body, 429)

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,50 +59,28 @@ func TestClusterRateLimitIsExact(t *testing.T) {
 	policy := rateLimitPolicy(up.URL, 50)
 	a := startGatewayWith(t, "", []string{"--redis", redisURL}, policy, "public")
 	b := startGatewayWith(t, "", []string{"--redis", redisURL}, policy, "public")
-	var allowed, limited atomic.Int64
-	var wg sync.WaitGroup
-	for i := range 20 {
-		g := a
-		if i%2 == 1 {
-			g = b
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				resp, _ := get(t, g.url("public")+"/limited/x")
-				switch resp.StatusCode {
-				case 200:
-					allowed.Add(1)
-				case 429:
-					limited.Add(1)
-				default:
-					t.Errorf("status %d", resp.StatusCode)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != 50 || limited.Load() != 150 || hits.Load() != 50 {
-		t.Fatalf("two nodes admitted %d (limited %d, upstream %d); want exactly 50", allowed.Load(), limited.Load(), hits.Load())
+	allowed, limited := spray(t, []string{a.url("public") + "/limited/x", b.url("public") + "/limited/x"}, nil)
+	if allowed != 50 || limited != 150 || hits.Load() != 50 {
+		t.Fatalf("two nodes admitted %d (limited %d, upstream %d); want exactly 50", allowed, limited, hits.Load())
 	}
 }
 
 // TestRedisGoesAwayAndComesBack: while Redis is down a route with the default
-// onStoreFailure (allow) serves and one with deny answers 503; nothing
+// onStoreFailure (allow) serves and a rate limit or quota with deny answers 503; nothing
 // crashes; when Redis is back, counting resumes.
 func TestRedisGoesAwayAndComesBack(t *testing.T) {
 	redisURL, stop := redisServer(t, 0)
 	port, _ := strconv.Atoi(redisURL[strings.LastIndex(redisURL, ":")+1 : strings.LastIndex(redisURL, "/")])
 	up, _ := echoUpstream(t)
 	policy := strings.Replace(rateLimitPolicy(up.URL, 1000), "    - {name: limited,", `    - {name: strict, match: {pathPrefix: /strict}, to: backend, rateLimit: {requests: 1000, interval: 1h, by: route, onStoreFailure: deny}}
+    - {name: metered, match: {pathPrefix: /metered}, to: backend, quota: {requests: 1000, period: day, by: route, onStoreFailure: deny}}
     - {name: limited,`, 1)
 	g := startGatewayWith(t, "", []string{"--redis", redisURL}, policy, "public")
 	status := func(path string) int {
 		resp, _ := get(t, g.url("public")+path)
 		return resp.StatusCode
 	}
-	if status("/limited/x") != 200 || status("/strict/x") != 200 {
+	if status("/limited/x") != 200 || status("/strict/x") != 200 || status("/metered/x") != 200 {
 		t.Fatal("with Redis up")
 	}
 	stop()
@@ -114,9 +90,12 @@ func TestRedisGoesAwayAndComesBack(t *testing.T) {
 	if s := status("/strict/x"); s != 503 {
 		t.Errorf("deny while Redis is down: %d", s)
 	}
+	if s := status("/metered/x"); s != 503 {
+		t.Errorf("a quota's deny while Redis is down: %d", s)
+	}
 	redisServer(t, port) // back, empty
 	deadline := time.Now().Add(10 * time.Second)
-	for status("/strict/x") != 200 {
+	for status("/strict/x") != 200 || status("/metered/x") != 200 {
 		if time.Now().After(deadline) {
 			t.Fatal("counting did not resume after Redis came back")
 		}

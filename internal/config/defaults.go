@@ -12,6 +12,26 @@ const (
 	defaultProtocol       = "HTTP"
 )
 
+// Defaults of a route's input limits (CONTRACT §2), exported for the
+// components that enforce them and the rules that judge changes to them.
+const (
+	// DefaultMaxBodyBytes is validation.maxBodyBytes when unset — also on a
+	// route without a validation block: every route has a body limit.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxJSONDepth is validation.maxJSONDepth when unset (an
+	// extension): how deeply a JSON body may nest arrays and objects.
+	DefaultMaxJSONDepth = 64
+)
+
+// MaxBodyBytes is a route's body limit: validation.maxBodyBytes, or the
+// default.
+func (r *Route) MaxBodyBytes() int64 {
+	if v := r.Validation; v != nil && v.MaxBodyBytes != nil {
+		return *v.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
 // ApplyDefaults fills in what a valid policy leaves out; Parse calls it, and
 // tools that build a Policy without parsing can too. Route names are filled in
 // by validation, which needs them; a route without authentication keeps a nil
@@ -49,4 +69,13 @@ func ApplyDefaults(p *Policy) {
 			l.Protocol = defaultProtocol
 		}
 	}
+}
+
+// MaxJSONDepth is a route's JSON nesting limit: validation.maxJSONDepth, or
+// the default.
+func (r *Route) MaxJSONDepth() int {
+	if v := r.Validation; v != nil && v.MaxJSONDepth > 0 {
+		return v.MaxJSONDepth
+	}
+	return DefaultMaxJSONDepth
 }

@@ -149,9 +149,11 @@ type RateLimit struct {
 
 // Quota counts requests per calendar period.
 type Quota struct {
-	Requests int    `yaml:"requests"`
+	Requests int64  `yaml:"requests"`
 	Period   string `yaml:"period"` // hour | day | month
 	By       string `yaml:"by"`
+	// OnStoreFailure is as RateLimit's: allow (the default) or deny (503).
+	OnStoreFailure string `yaml:"onStoreFailure"`
 }
 
 // Validation is a route's request contract.
@@ -160,6 +162,9 @@ type Validation struct {
 	ContentTypes []string `yaml:"contentTypes"`
 	OpenAPI      string   `yaml:"openapi"`
 	JSONSchema   string   `yaml:"jsonSchema"`
+	// MaxJSONDepth bounds the nesting of a JSON body (an extension; default
+	// DefaultMaxJSONDepth).
+	MaxJSONDepth int `yaml:"maxJSONDepth"`
 }
 
 // WAF configures the Coraza + CRS web application firewall on a route.

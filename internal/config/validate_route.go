@@ -180,14 +180,16 @@ func (c checker) route(r *Route, path string) {
 	}
 	c.rateLimit(path+".rateLimit", r.RateLimit)
 	if q := r.Quota; q != nil {
-		c.positive(path+".quota.requests", "quota.requests", int64(q.Requests), true)
+		c.positive(path+".quota.requests", "quota.requests", q.Requests, true)
 		c.oneOf(path+".quota.period", "quota.period", q.Period, true, "hour", "day", "month")
 		c.by(path+".quota.by", "quota.by", q.By)
+		c.oneOf(path+".quota.onStoreFailure", "quota.onStoreFailure", q.OnStoreFailure, false, "allow", "deny")
 	}
 	if v := r.Validation; v != nil {
 		if v.MaxBodyBytes != nil {
 			c.positive(path+".validation.maxBodyBytes", "validation.maxBodyBytes", *v.MaxBodyBytes, true)
 		}
+		c.positive(path+".validation.maxJSONDepth", "validation.maxJSONDepth", int64(v.MaxJSONDepth), false)
 		for i, ct := range v.ContentTypes {
 			if _, _, err := mime.ParseMediaType(ct); err != nil {
 				c.at(indexPath(path+".validation.contentTypes", i), "%q is not a media type", ct)

@@ -45,9 +45,11 @@ var rules = []rule{
 	onChange(KindRoute, "quota", quotaRemoved),
 	onChange(KindRoute, "quota", quotaRaised),
 	onChange(KindRoute, "quota.by", quotaKeyWidened),
+	onChange(KindRoute, "quota.onStoreFailure", quotaFailsOpen),
 
 	// Routes: with what input.
 	onChange(KindRoute, "validation.maxBodyBytes", maxBodyBytesRaised),
+	onChange(KindRoute, "validation.maxJSONDepth", maxJSONDepthRaised),
 	onChange(KindRoute, "validation.contentTypes", contentTypesWidened),
 	onChange(KindRoute, "validation.openapi", openAPIRemoved),
 	onChange(KindRoute, "validation.jsonSchema", jsonSchemaRemoved),
@@ -106,7 +108,6 @@ var rules = []rule{
 // not built yet are the values their issues and the OWASP CRS name; keep them
 // in step with the components when they land.
 const (
-	defaultMaxBodyBytes     = 1 << 20 // validation.maxBodyBytes
 	defaultParanoiaLevel    = 1       // waf.paranoiaLevel (CRS)
 	defaultAnomalyThreshold = 5       // waf.anomalyThreshold (CRS inbound)
 	defaultPromptInjection  = "off"   // ai.guard.promptInjection: a guard is on only when set
@@ -420,10 +421,26 @@ func routeRateLimitRaised(was, now *routeView) string {
 // rateLimitFailsOpen: a route that refused requests while its counters could
 // not be read now lets them through.
 func rateLimitFailsOpen(was, now *routeView) string {
-	if was.RateLimit == nil || now.RateLimit == nil || was.RateLimit.OnStoreFailure != "deny" || now.RateLimit.OnStoreFailure == "deny" {
+	if was.RateLimit == nil || now.RateLimit == nil {
 		return ""
 	}
-	return "rate limit now lets requests through when its counter store fails (was deny)"
+	return failsOpen("rate limit", was.RateLimit.OnStoreFailure, now.RateLimit.OnStoreFailure)
+}
+
+// quotaFailsOpen: as rateLimitFailsOpen, for a quota.
+func quotaFailsOpen(was, now *routeView) string {
+	if was.Quota == nil || now.Quota == nil {
+		return ""
+	}
+	return failsOpen("quota", was.Quota.OnStoreFailure, now.Quota.OnStoreFailure)
+}
+
+// failsOpen says that a limit's onStoreFailure went from deny to allow, or "".
+func failsOpen(what, was, now string) string {
+	if was != "deny" || now == "deny" {
+		return ""
+	}
+	return what + " now lets requests through when its counter store fails (was deny)"
 }
 
 // rateLimitKeyWidened: a route's rate limit shared more widely (see keyLoosened).
@@ -484,18 +501,18 @@ func quotaKeyWidened(was, now *routeView) string {
 
 // ---- Routes: with what input ----
 
-// maxBodyBytes is a route's body limit, the default when unset.
-func maxBodyBytes(r *routeView) int64 {
-	if v := r.Validation; v != nil && v.MaxBodyBytes != nil {
-		return *v.MaxBodyBytes
-	}
-	return defaultMaxBodyBytes
-}
-
 // maxBodyBytesRaised: a route admits larger bodies.
 func maxBodyBytesRaised(was, now *routeView) string {
-	if w, n := maxBodyBytes(was), maxBodyBytes(now); n > w {
+	if w, n := was.MaxBodyBytes(), now.MaxBodyBytes(); n > w {
 		return fmt.Sprintf("maximum body size raised from %d to %d bytes", w, n)
+	}
+	return ""
+}
+
+// maxJSONDepthRaised: a route admits more deeply nested JSON.
+func maxJSONDepthRaised(was, now *routeView) string {
+	if w, n := was.MaxJSONDepth(), now.MaxJSONDepth(); n > w {
+		return fmt.Sprintf("maximum JSON nesting raised from %d to %d", w, n)
 	}
 	return ""
 }

@@ -89,6 +89,8 @@ var weakeningCases = []weakeningCase{
 		[]string{"Route r quota: quota raised from 100000 per month to 4000 per day"}},
 	{"quota to a longer period", []string{"route.quota: {requests: 4000, period: day}"}, []string{"route.quota: {requests: 5000, period: month}"},
 		[]string{"Route r quota: quota raised from 4000 per day to 5000 per month"}},
+	{"quota fails open", []string{"route.quota: {requests: 100, period: day, onStoreFailure: deny}"}, []string{"route.quota: {requests: 100, period: day, onStoreFailure: allow}"},
+		[]string{"Route r quota.onStoreFailure: quota now lets requests through when its counter store fails (was deny)"}},
 	{"quota key to route", []string{"route.quota: {requests: 100, period: day}"}, []string{"route.quota: {requests: 100, period: day, by: route}"},
 		[]string{"Route r quota.by: quota key widened from consumer to route: one bucket is now shared by every caller"}},
 
@@ -97,6 +99,8 @@ var weakeningCases = []weakeningCase{
 		[]string{"Route r validation.maxBodyBytes: maximum body size raised from 1024 to 2048 bytes"}},
 	{"body limit removed", []string{"route.validation: {maxBodyBytes: 1024}"}, nil,
 		[]string{"Route r validation.maxBodyBytes: maximum body size raised from 1024 to 1048576 bytes"}},
+	{"JSON depth raised", []string{"route.validation: {maxJSONDepth: 8}"}, []string{"route.validation: {maxJSONDepth: 16}"},
+		[]string{"Route r validation.maxJSONDepth: maximum JSON nesting raised from 8 to 16"}},
 	{"content types widened", []string{"route.validation: {contentTypes: [application/json]}"}, []string{"route.validation: {contentTypes: [application/json, text/plain]}"},
 		[]string{"Route r validation.contentTypes: content types widened: text/plain now accepted"}},
 	{"content types removed", []string{"route.validation: {contentTypes: [application/json]}"}, []string{"route.validation: {maxBodyBytes: 1024}"},

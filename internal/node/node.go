@@ -57,7 +57,12 @@ type Node struct {
 	keys    authn.Keys        // the store's API keys, kept up to date by follow
 	limits  ratelimit.Counter // rate-limit counters, kept across policy versions
 	local   *ratelimit.Store  // the in-memory counters (swept), when not in Redis
-	redis   *redis.Client     // nil without --redis
+	quotas  ratelimit.QuotaCounter
+	// localQuotas are the quota counters in memory, saved to the store, when
+	// not in Redis (nil with --redis).
+	localQuotas *ratelimit.QuotaStore
+	saving      sync.WaitGroup // keepSavingQuotas
+	redis       *redis.Client  // nil without --redis
 	// lastLimitErr rate-limits the log line of counter store failures.
 	lastLimitErr atomic.Int64
 	// The key sync's state, owned by follow (and Start before it).
@@ -108,9 +113,14 @@ func Start(opts Options) (*Node, error) {
 		}
 		n.redis = redis.NewClient(ropts)
 		n.limits = ratelimit.NewRedisStore(n.redis)
+		n.quotas = ratelimit.NewRedisQuotaStore(n.redis)
 		if err := n.redis.Ping(context.Background()).Err(); err != nil {
 			n.log.Warn("Redis is not reachable yet; rate-limited routes follow their onStoreFailure until it is", "error", err)
 		}
+	}
+	if n.quotas == nil {
+		n.localQuotas = ratelimit.NewQuotaStore(0)
+		n.quotas = n.localQuotas
 	}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
 	n.plane = control.New(st, &n.holder, &n.shadows, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
@@ -130,6 +140,11 @@ func Start(opts Options) (*Node, error) {
 		return fail(err)
 	}
 	n.checkChain(ctx)
+	if n.localQuotas != nil {
+		if err := n.loadQuotas(ctx); err != nil {
+			return fail(err)
+		}
+	}
 	if err := n.syncKeys(ctx, true); err != nil {
 		return fail(err)
 	}
@@ -141,6 +156,9 @@ func Start(opts Options) (*Node, error) {
 	go n.follow(followCtx, changes)
 	go n.watchReview(followCtx)
 	go n.sweepLimits(followCtx)
+	if n.localQuotas != nil {
+		n.saving.Go(func() { n.keepSavingQuotas(followCtx) })
+	}
 
 	token := opts.AdminToken
 	if token == "" {
@@ -256,7 +274,7 @@ func (n *Node) checkChain(ctx context.Context) {
 
 func (n *Node) deps() snapshot.Deps {
 	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log,
-		Limits: n.limits, OnLimitStoreError: n.limitStoreFailed}
+		Limits: n.limits, Quotas: n.quotas, OnLimitStoreError: n.limitStoreFailed}
 }
 
 // limitStoreFailed counts a failed call to the counter store and logs it,
@@ -421,13 +439,17 @@ func (n *Node) ListenerAddrs() map[string]string {
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
 
 // Shutdown stops accepting, drains requests in flight for at most
-// server.DrainTimeout, and flushes the logs.
+// server.DrainTimeout, saves the quota counters and flushes the logs.
 func (n *Node) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), server.DrainTimeout)
 	defer cancel()
 	err := n.server.Shutdown(ctx)
 	_ = n.admin.Shutdown(ctx)
 	n.cancel()
+	n.saving.Wait()
+	if n.localQuotas != nil {
+		n.saveQuotas(context.Background()) // after the drain: nothing is counted any more
+	}
 	n.holder.Load().Release(nil)
 	if n.redis != nil {
 		_ = n.redis.Close()

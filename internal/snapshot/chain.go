@@ -23,7 +23,7 @@ const providerTimeout = 15 * time.Second
 
 // chainBuilder builds each route's policy chain. This is the one table from
 // route fields to components, in the chain's fixed order: IP filter,
-// authentication, authorization (roles, scopes, rule) — rate limits,
+// authentication, authorization (roles, scopes, rule), rate limit, quota —
 // validation and the WAF join it as they land.
 type chainBuilder struct {
 	snap      *Snapshot
@@ -84,15 +84,10 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 		}
 	}
 	if rl := rc.RateLimit; rl != nil {
-		by := rl.By
-		if by == "" {
-			// CONTRACT §2: consumer on authenticated routes, ip elsewhere.
-			by = "ip"
-			if r.Authn != nil {
-				by = "consumer"
-			}
-		}
-		r.RateLimit = ratelimit.NewLimiter(r.Name, ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}, by, b.overrides, rl.OnStoreFailure == "deny")
+		r.RateLimit = ratelimit.NewLimiter(r.Name, ratelimit.Limit{Requests: rl.Requests, Interval: rl.Interval.D(), Burst: rl.Burst}, limitBy(rl.By, r), b.overrides, rl.OnStoreFailure == "deny")
+	}
+	if q := rc.Quota; q != nil {
+		r.Quota = ratelimit.NewQuotaLimiter(r.Name, ratelimit.Quota{Requests: q.Requests, Period: ratelimit.Period(q.Period)}, limitBy(q.By, r), q.OnStoreFailure == "deny")
 	}
 	if z := rc.Authorization; z != nil {
 		if len(z.Roles) > 0 {
@@ -110,6 +105,19 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 		}
 	}
 	return nil
+}
+
+// limitBy is what a route's limit counts by: as configured, or by CONTRACT
+// §2's default, consumer on authenticated routes and ip elsewhere.
+func limitBy(by string, r *Route) string {
+	switch {
+	case by != "":
+		return by
+	case r.Authn != nil:
+		return "consumer"
+	default:
+		return "ip"
+	}
 }
 
 func (b *chainBuilder) provider(name string) *config.AuthProvider {

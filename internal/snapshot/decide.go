@@ -18,8 +18,9 @@ type Decision struct {
 	Path     string          // the normalized path, "" when the path was refused
 	Identity policy.Identity // who the authentication step found (zero: anonymous)
 	Err      *httperr.Error  // nil: forward to Route
-	// RateLimit is the rate-limit step's result when the route has one
-	// (Limited says so): its headers go on the response either way.
+	// RateLimit is the rate-limit and quota steps' result when the route
+	// has either (Limited says so): its headers go on the response either
+	// way.
 	RateLimit ratelimit.Result
 	Limited   bool
 }
@@ -55,15 +56,16 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 	}
 }
 
-// runChain runs the route's policy chain in its fixed order: authentication,
-// authorization. The first refusal ends it.
+// runChain runs the route's policy chain in its fixed order: IP filter,
+// authentication, authorization, rate limit, quota. The first refusal ends
+// it.
 func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decision) Decision {
 	if rt.IPFilter != nil {
 		if d.Err = rt.IPFilter.CheckIP(clientIP); d.Err != nil {
 			return d
 		}
 	}
-	if rt.Authn == nil && len(rt.Authz) == 0 && rt.RateLimit == nil {
+	if rt.Authn == nil && len(rt.Authz) == 0 && rt.RateLimit == nil && rt.Quota == nil {
 		return d // a bare route: not even a clock read
 	}
 	now := time.Now()
@@ -73,7 +75,7 @@ func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decis
 			return d
 		}
 	}
-	if len(rt.Authz) == 0 && rt.RateLimit == nil {
+	if len(rt.Authz) == 0 && rt.RateLimit == nil && rt.Quota == nil {
 		return d
 	}
 	call := policy.Call{Request: r, ClientIP: clientIP, Identity: d.Identity, Now: now}
@@ -84,24 +86,42 @@ func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decis
 	}
 	if rt.RateLimit != nil {
 		res, err := rt.RateLimit.Take(s.limits, &call, now)
-		d.RateLimit, d.Limited = res, true
-		if err != nil && s.onLimitStoreErr != nil {
+		if d = s.counted(d, res, err, "rate limit"); d.Err != nil {
+			return d // a refused request does not count against the quota
+		}
+	}
+	if rt.Quota != nil {
+		res, err := rt.Quota.Take(s.quotas, &call, now)
+		d = s.counted(d, res, err, "quota")
+	}
+	return d
+}
+
+// counted folds a rate-limit or quota step's result into d: its headers
+// (with two limits, the one closer to running out speaks for both), and a
+// 429 when it refused. When the counter store failed, the step's result is
+// what its onStoreFailure asks for: a refusal is a 503, not the caller's
+// limit, and an admission carries no promise in headers.
+func (s *Snapshot) counted(d Decision, res ratelimit.Result, err error, what string) Decision {
+	if err != nil {
+		if s.onLimitStoreErr != nil {
 			s.onLimitStoreErr(err)
 		}
-		switch {
-		case err != nil && !res.Allowed:
-			// onStoreFailure: deny — the counters cannot be read, so no
-			// request is let through; this is not the caller's limit.
+		if !res.Allowed {
 			d.Limited = false
-			d.Err = httperr.New(http.StatusServiceUnavailable, httperr.DecisionLimited, "rate limiting is unavailable; retry later", err)
+			d.Err = httperr.New(http.StatusServiceUnavailable, httperr.DecisionLimited, what+" counting is unavailable; retry later", err)
 			d.Err.Header = http.Header{"Retry-After": {"1"}}
-		case err != nil:
-			d.Limited = false // allowed without counting: no headers to promise
-		case !res.Allowed:
-			d.Err = httperr.New(http.StatusTooManyRequests, httperr.DecisionLimited, "rate limit exceeded; retry later", nil)
-			d.Err.Header = http.Header{}
-			SetRateLimitHeaders(d.Err.Header, d.RateLimit)
 		}
+		return d
+	}
+	if d.Limited {
+		res = ratelimit.Combine(d.RateLimit, res)
+	}
+	d.RateLimit, d.Limited = res, true
+	if !res.Allowed {
+		d.Err = httperr.New(http.StatusTooManyRequests, httperr.DecisionLimited, what+" exceeded; retry later", nil)
+		d.Err.Header = http.Header{}
+		SetRateLimitHeaders(d.Err.Header, d.RateLimit)
 	}
 	return d
 }

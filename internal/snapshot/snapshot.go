@@ -52,6 +52,7 @@ type Snapshot struct {
 	IPFilter *authz.IPFilter
 	// limits holds the rate-limit counters the routes count against.
 	limits          ratelimit.Counter
+	quotas          ratelimit.QuotaCounter
 	onLimitStoreErr func(error)
 
 	byAddr         map[string]*Listener
@@ -89,6 +90,8 @@ type Route struct {
 	IPFilter *authz.IPFilter
 	// RateLimit counts requests after authorization (nil: none).
 	RateLimit *ratelimit.Limiter
+	// Quota counts the requests the rate limit admitted (nil: none).
+	Quota *ratelimit.QuotaLimiter
 	// StripHeader and StripQuery are the credential to remove before the
 	// request goes upstream ("" for none).
 	StripHeader, StripQuery string
@@ -107,6 +110,8 @@ type Deps struct {
 	// cluster); it outlives snapshots so that a reload never resets them.
 	// Nil: a private in-memory store (offline use).
 	Limits ratelimit.Counter
+	// Quotas holds the quota counters, likewise (nil: private, in memory).
+	Quotas ratelimit.QuotaCounter
 	// OnLimitStoreError is told when the counter store fails (may be nil).
 	OnLimitStoreError func(error)
 }
@@ -122,8 +127,12 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 	if deps.Limits == nil {
 		deps.Limits = ratelimit.NewStore(0)
 	}
+	if deps.Quotas == nil {
+		deps.Quotas = ratelimit.NewQuotaStore(0)
+	}
 	s := &Snapshot{
 		limits:          deps.Limits,
+		quotas:          deps.Quotas,
 		onLimitStoreErr: deps.OnLimitStoreError,
 		Policy:          p,
 		CompiledAt:      time.Now(),
@@ -298,12 +307,13 @@ func (s *Snapshot) Release(next *Snapshot) {
 	}
 }
 
-// Sandbox returns a copy of s that counts rate limits in a store of its own,
+// Sandbox returns a copy of s that counts rate limits and quotas in stores of its own,
 // for deciding requests that must not touch the real counters (policy tests,
 // a shadowed candidate). It shares everything else with s.
 func (s *Snapshot) Sandbox() *Snapshot {
 	c := *s
 	c.limits = ratelimit.NewStore(0)
+	c.quotas = ratelimit.NewQuotaStore(0)
 	return &c
 }
 

@@ -10,7 +10,10 @@
 // --store URL names.
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the policy store. Every write is one transaction: it is either
 // wholly visible or not at all, also after a crash. Implementations are safe
@@ -67,6 +70,13 @@ type Store interface {
 	// follows them never misses a change.
 	KeysChangedSince(ctx context.Context, cursor int64) (keys []Key, next int64, err error)
 
+	// AddQuotaCounts adds each count to its stored counter (creating it),
+	// all in one transaction, and deletes the counters whose End is before
+	// now. Counts from several nodes add up.
+	AddQuotaCounts(ctx context.Context, counts []QuotaCount, now time.Time) error
+	// QuotaCounts returns every stored counter whose End is after now.
+	QuotaCounts(ctx context.Context, now time.Time) ([]QuotaCount, error)
+
 	// Watch returns a channel of changes: this store's own writes and, with
 	// a shared backend, those of other nodes. Changes of one kind may be
 	// coalesced (a slow reader sees at least the newest version of every
@@ -92,3 +102,13 @@ const (
 	KindKeys      = "keys"
 	KindConsumers = "consumers"
 )
+
+// QuotaCount is a quota's counter as saved from a node's memory, so that a
+// restart does not reset it. Key is opaque to the store (it names the route,
+// the caller and the period, and may hold any byte); End is when the
+// counter's period ends and the counter may be forgotten.
+type QuotaCount struct {
+	Key   string
+	End   time.Time
+	Count int64
+}

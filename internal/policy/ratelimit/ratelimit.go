@@ -45,6 +45,28 @@ type Result struct {
 	Policy     string        // RateLimit-Policy: "REQUESTS;w=SECONDS" (set by Limiter)
 }
 
+// Combine merges the results of two limits on one request (a rate limit and
+// a quota) into what the headers say: the limit closer to running out (a
+// refusal first, then the fewest remaining, then the longest reset) speaks
+// for both, and RateLimit-Policy lists both.
+func Combine(a, b Result) Result {
+	t := a
+	switch {
+	case a.Allowed != b.Allowed:
+		if !b.Allowed {
+			t = b
+		}
+	case b.Remaining != a.Remaining:
+		if b.Remaining < a.Remaining {
+			t = b
+		}
+	case b.Reset > a.Reset:
+		t = b
+	}
+	t.Policy = a.Policy + ", " + b.Policy
+	return t
+}
+
 // PolicyHeader renders a limit as RateLimit-Policy's value.
 func (l Limit) PolicyHeader() string {
 	return strconv.Itoa(l.Requests) + ";w=" + strconv.FormatInt(int64(l.Interval.Round(time.Second)/time.Second), 10)
@@ -125,18 +147,25 @@ func (sh *shard) evict(now int64, limit int) {
 	if len(sh.tats) < limit {
 		return
 	}
+	evictSampled(sh.tats, func(tat int64) int64 { return tat })
+}
+
+// evictSampled deletes, among a few keys of m (sampled by map order, which
+// Go randomizes), the one whose score is lowest: bounded work, whatever the
+// size of m.
+func evictSampled[V any](m map[string]V, score func(V) int64) {
 	var victim string
-	oldest := int64(1<<63 - 1)
+	lowest := int64(1<<63 - 1)
 	n := 0
-	for k, tat := range sh.tats {
-		if tat < oldest {
-			victim, oldest = k, tat
+	for k, v := range m {
+		if sc := score(v); sc < lowest {
+			victim, lowest = k, sc
 		}
 		if n++; n == 8 {
 			break
 		}
 	}
-	delete(sh.tats, victim)
+	delete(m, victim)
 }
 
 // Len is how many keys the store holds.

@@ -2,8 +2,6 @@ package ratelimit
 
 import (
 	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,23 +56,7 @@ func TestBurst(t *testing.T) {
 func TestExactUnderConcurrency(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 50, Interval: time.Hour}
-	var allowed atomic.Int64
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				if s.take("shared", l, t0).Allowed {
-					allowed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != 50 {
-		t.Fatalf("%d allowed, want exactly 50", allowed.Load())
-	}
+	exactly50(t, func() (Result, error) { return s.take("shared", l, t0), nil })
 }
 
 // TestMemoryIsBounded: a flood of distinct keys never holds more than the bound.
@@ -114,7 +96,7 @@ func TestLimiterKeys(t *testing.T) {
 		{"header:X-Tenant", call("", "1.1.1.1", ""), "r\x00ip:1.1.1.1"},
 	}
 	for _, c := range cases {
-		if got := NewLimiter("r", Limit{Requests: 1, Interval: time.Second}, c.by, nil, false).key(c.c); got != c.want {
+		if got := newKeyer("r", c.by).key(c.c); got != c.want {
 			t.Errorf("by %s: key %q, want %q", c.by, got, c.want)
 		}
 	}

@@ -5,18 +5,24 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// testRedis connects to the machine's Redis (PORTCULLIS_TEST_REDIS, default
+// testRedis returns a RedisStore on the machine's Redis (see testClient),
+// under a prefix of its own.
+func testRedis(t *testing.T) *RedisStore {
+	s := NewRedisStore(testClient(t))
+	s.prefix = testPrefix()
+	return s
+}
+
+// testClient connects to the machine's Redis (PORTCULLIS_TEST_REDIS, default
 // redis://127.0.0.1:6379/0). In CI an unreachable Redis fails the test;
 // elsewhere it skips.
-func testRedis(t *testing.T) *RedisStore {
+func testClient(t *testing.T) *redis.Client {
 	t.Helper()
 	url := os.Getenv("PORTCULLIS_TEST_REDIS")
 	if url == "" {
@@ -34,38 +40,20 @@ func testRedis(t *testing.T) *RedisStore {
 		}
 		t.Skipf("Redis not reachable (set PORTCULLIS_TEST_REDIS): %v", err)
 	}
-	s := NewRedisStore(client)
+	return client
+}
+
+// testPrefix is a key prefix no other test run uses.
+func testPrefix() string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	s.prefix = "portcullis:test:" + hex.EncodeToString(b[:]) + ":"
-	return s
+	return "portcullis:test:" + hex.EncodeToString(b[:]) + ":"
 }
 
 func TestRedisExactUnderConcurrency(t *testing.T) {
 	s := testRedis(t)
 	l := Limit{Requests: 50, Interval: time.Hour}
-	var allowed atomic.Int64
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 10 {
-				r, err := s.Take(context.Background(), "shared", l, time.Now())
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if r.Allowed {
-					allowed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != 50 {
-		t.Fatalf("%d allowed, want exactly 50", allowed.Load())
-	}
+	exactly50(t, func() (Result, error) { return s.Take(context.Background(), "shared", l, time.Now()) })
 	r, _ := s.Take(context.Background(), "shared", l, time.Now())
 	if r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > 73*time.Second {
 		t.Fatalf("the 201st: %+v", r)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/sqlite"
@@ -115,6 +116,33 @@ func TestMemory(t *testing.T) {
 	}
 }
 
+// migrations is how many migrations the store has.
+const migrations = 2
+
+// TestUpgradeFromFirstSchema: a store made by a version with only the first
+// migration gets the later ones at Open, and keeps its data.
+func TestUpgradeFromFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := open(t, path)
+	if _, err := s.CreateConsumer(t.Context(), store.Consumer{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE quota_counters`, `DELETE FROM schema_migrations WHERE version > 1`} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = open(t, path)
+	defer s.Close()
+	if _, err := s.Consumer(t.Context(), "alice"); err != nil {
+		t.Errorf("the data of the first schema: %v", err)
+	}
+	if err := s.AddQuotaCounts(t.Context(), []store.QuotaCount{{Key: "k", End: time.Now().Add(time.Hour), Count: 1}}, time.Now()); err != nil {
+		t.Errorf("the second migration was not applied: %v", err)
+	}
+}
+
 func TestMigrationsRecorded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.db")
 	for range 2 { // the second Open finds nothing to do
@@ -123,8 +151,8 @@ func TestMigrationsRecorded(t *testing.T) {
 		if err := s.DB().QueryRow(`SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &version); err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 || version != 1 {
-			t.Errorf("schema_migrations: %d rows up to version %d, want 1 row, version 1", n, version)
+		if n != migrations || version != migrations {
+			t.Errorf("schema_migrations: %d rows up to version %d, want %d rows", n, version, migrations)
 		}
 		s.Close()
 	}

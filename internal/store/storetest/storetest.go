@@ -55,6 +55,8 @@ func Run(t *testing.T, fresh func(t *testing.T) Storage) {
 		{"KeysChangedSinceConcurrent", testKeysChangedSinceConcurrent},
 		{"TamperedReason", func(t *testing.T, st Storage) { testTampered(t, st, TamperReason) }},
 		{"TamperedContent", func(t *testing.T, st Storage) { testTampered(t, st, TamperContent) }},
+		{"QuotaCounts", testQuotaCounts},
+		{"QuotaCountsConcurrent", testQuotaCountsConcurrent},
 		{"Watch", testWatch},
 		{"WatchEndsWithContext", testWatchEndsWithContext},
 		{"Close", testClose},
