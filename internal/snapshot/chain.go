@@ -52,6 +52,7 @@ func newChainBuilder(s, prev *Snapshot, p *config.Policy, deps Deps) (*chainBuil
 }
 
 func (b *chainBuilder) build(r *Route, rc config.Route) error {
+	r.MaxBodyBytes = rc.MaxBodyBytes()
 	if f := rc.IPFilter; f != nil {
 		ipf, err := authz.NewIPFilter(f.Allow, f.Deny)
 		if err != nil {

@@ -92,6 +92,9 @@ type Route struct {
 	RateLimit *ratelimit.Limiter
 	// Quota counts the requests the rate limit admitted (nil: none).
 	Quota *ratelimit.QuotaLimiter
+	// MaxBodyBytes is the most a request body may hold (validation's
+	// maxBodyBytes or the default): more is refused with 413.
+	MaxBodyBytes int64
 	// StripHeader and StripQuery are the credential to remove before the
 	// request goes upstream ("" for none).
 	StripHeader, StripQuery string
