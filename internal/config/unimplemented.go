@@ -22,8 +22,6 @@ func (c checker) refuseUnimplemented() {
 					c.refuse(true, path+".authentication.type", fmt.Sprintf("authentication type %q", a.Type))
 				}
 			}
-			c.refuse(r.Validation != nil, path+".validation", "validation")
-			c.refuse(r.WAF != nil, path+".waf", "waf")
 			c.refuse(r.AI != nil, path+".ai", "ai")
 		}
 	case *Service:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/policy/authz"
+	"github.com/portcullis/portcullis/internal/policy/validate"
 )
 
 // routeSite is a route of a Gateway and where it is in the document.
@@ -191,8 +192,20 @@ func (c checker) route(r *Route, path string) {
 		}
 		c.positive(path+".validation.maxJSONDepth", "validation.maxJSONDepth", int64(v.MaxJSONDepth), false)
 		for i, ct := range v.ContentTypes {
-			if _, _, err := mime.ParseMediaType(ct); err != nil {
-				c.at(indexPath(path+".validation.contentTypes", i), "%q is not a media type", ct)
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
+				c.at(indexPath(path+".validation.contentTypes", i), "%q is not a media type (type/subtype)", ct)
+			}
+		}
+		// The documents are compiled here too, so that `validate` reports a
+		// broken one with its own location, not only a reload.
+		if v.OpenAPI != "" {
+			if err := validate.CheckOpenAPI(v.OpenAPI); err != nil {
+				c.at(path+".validation.openapi", "%v", err)
+			}
+		}
+		if v.JSONSchema != "" {
+			if err := validate.CheckJSONSchema(v.JSONSchema); err != nil {
+				c.at(path+".validation.jsonSchema", "%v", err)
 			}
 		}
 	}

@@ -21,8 +21,10 @@ import (
 // unimplemented.go), and most weakening rules judge those, so the manifests are
 // decoded here without validation and given config's defaults. config.Parse
 // still reads them: every problem it reports must be such a refusal, so the
-// manifests are valid but for what is yet to come; and when it accepts them, its
-// policy must be the one built here.
+// manifests are valid but for what is yet to come (or for the OpenAPI and JSON
+// Schema documents they name, which these tests do not provide: the rules judge
+// manifests, not documents); and when it accepts them, its policy must be the
+// one built here.
 func policyFrom(t testing.TB, file, text string) *config.Policy {
 	t.Helper()
 	p, err := decodePolicy(text)
@@ -36,7 +38,7 @@ func policyFrom(t testing.TB, file, text string) *config.Policy {
 	switch {
 	case errors.As(err, &probs):
 		for _, pr := range probs {
-			if !strings.Contains(pr.Message, "is not implemented yet") {
+			if !strings.Contains(pr.Message, "is not implemented yet") && !strings.Contains(pr.Message, "no such file or directory") {
 				t.Fatalf("the manifests of this test are invalid: %s\n%s", pr, text)
 			}
 		}
