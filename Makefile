@@ -15,9 +15,11 @@ build: ## build bin/portcullis
 run: build ## run the gateway with examples/quickstart and the built-in demo upstream
 	$(BIN) run --config examples/quickstart --demo-upstream 127.0.0.1:9080
 
-test: ## run every test: vet, unit, fuzz seeds, end-to-end with the real binary (race detector on)
+test: ## run every test: vet, unit, fuzz seeds, end-to-end with the real binary (race detector on), the whole CRS suite
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@# Under -race the CRS regression suite runs a sample; here it runs whole.
+	$(GO) test -count=1 -run TestCRSRegressionSuite -v ./internal/policy/waf/
 
 test-short: ## unit tests only, no end-to-end
 	$(GO) test -short -count=1 ./...

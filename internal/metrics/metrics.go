@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type Gateway struct {
 	reviewOverdue   prometheus.Gauge
 	providerDown    *prometheus.CounterVec
 	limitStoreErrs  prometheus.Counter
+	wafDetections   *prometheus.CounterVec
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -84,9 +86,13 @@ func New() *Gateway {
 			Name: "portcullis_ratelimit_store_errors_total",
 			Help: "Rate-limit decisions the counter store (Redis) could not make; the route's onStoreFailure decided instead.",
 		}),
+		wafDetections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_waf_detections_total",
+			Help: "WAF rule matches, by route, rule id and mode (block or detect).",
+		}, []string{"route", "rule", "mode"}),
 	}
 	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
-		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs,
+		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
@@ -122,6 +128,11 @@ func (g *Gateway) SetReviewOverdue(overdue bool) {
 
 // LimitStoreError counts a rate-limit decision the counter store failed.
 func (g *Gateway) LimitStoreError() { g.limitStoreErrs.Inc() }
+
+// WAFDetection counts one WAF rule match on route, in mode block or detect.
+func (g *Gateway) WAFDetection(route string, rule int, mode string) {
+	g.wafDetections.WithLabelValues(route, strconv.Itoa(rule), mode).Inc()
+}
 
 // ProviderUnavailable returns a function that counts a failed call to the
 // AuthProvider named provider.
