@@ -74,6 +74,11 @@ metadata: {name: bench-idp}
 spec: {type: jwt, issuer: "https://bench.invalid/", jwksURL: "http://127.0.0.1:$BACKEND_PORT/jwks.json", audiences: [bench]}
 EOF
     portcullis_route "portcullis jwt" /jwt "authentication: {type: jwt, provider: bench-idp}" "Authorization: Bearer $jwt"
+
+    # The WAF (Coraza + OWASP CRS v4, paranoia level 1, block mode) on a benign
+    # GET with a query, beside the same route with the WAF off.
+    portcullis_route "portcullis waf off" /waf-off "waf: {mode: off}"
+    portcullis_route "portcullis waf" /waf "waf: {mode: block}"
 }
 
 # b64url: standard input as unpadded base64url.

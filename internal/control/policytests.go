@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
@@ -110,8 +111,29 @@ func decideCase(snap *snapshot.Snapshot, c config.TestCase) (status int, consume
 	}
 	r.RemoteAddr = net.JoinHostPort(clientIP, "40000")
 	d := snap.Decide(ln, r, clientIP)
+	if d.Err == nil {
+		d.Err = checkCaseInput(r, d, clientIP, c.Request.Body)
+	}
 	if d.Err != nil {
 		return d.Err.Status, d.Identity.Consumer, d.Err.Public
 	}
 	return stubStatus, d.Identity.Consumer, ""
+}
+
+// checkCaseInput runs the route's input steps on a case's request as the
+// edge does — the body limit, validation, the WAF — without reporting the
+// WAF's detections.
+func checkCaseInput(r *http.Request, d snapshot.Decision, clientIP, body string) *httperr.Error {
+	if int64(len(body)) > d.Route.MaxBodyBytes {
+		return snapshot.BodyTooLarge()
+	}
+	if err := d.Route.CheckHead(r, d.Path); err != nil || !d.Route.NeedsBody() {
+		return err
+	}
+	var buffered []byte
+	if body != "" {
+		buffered = []byte(body)
+	}
+	err, _ := d.Route.CheckBody(r, d.Path, clientIP, buffered)
+	return err
 }

@@ -108,12 +108,12 @@ var rules = []rule{
 // not built yet are the values their issues and the OWASP CRS name; keep them
 // in step with the components when they land.
 const (
-	defaultParanoiaLevel    = 1       // waf.paranoiaLevel (CRS)
-	defaultAnomalyThreshold = 5       // waf.anomalyThreshold (CRS inbound)
-	defaultPromptInjection  = "off"   // ai.guard.promptInjection: a guard is on only when set
-	defaultMinTLSVersion    = "1.2"   // tls.minVersion
-	defaultMaxHeaderBytes   = 32768   // limits.maxHeaderBytes
-	defaultMaxHeaderCount   = 100     // limits.maxHeaderCount
+	defaultParanoiaLevel    = 1     // waf.paranoiaLevel (CRS)
+	defaultAnomalyThreshold = 5     // waf.anomalyThreshold (CRS inbound)
+	defaultPromptInjection  = "off" // ai.guard.promptInjection: a guard is on only when set
+	defaultMinTLSVersion    = "1.2" // tls.minVersion
+	defaultMaxHeaderBytes   = 32768 // limits.maxHeaderBytes
+	defaultMaxHeaderCount   = 100   // limits.maxHeaderCount
 	defaultClockSkew        = 30 * time.Second
 )
 

@@ -32,7 +32,9 @@ const (
 // fail turns a failure to forward (before anything was written to the
 // client) into the *httperr.Error the client sees: 504 for a timeout, 400 or
 // 413 when the client's body could not be read, 500 for a request the
-// gateway could not write, 502 for everything else.
+// gateway could not write, 502 for everything else. After a body that
+// could not be read, or was over its limit (*http.MaxBytesError), the
+// client's connection is closed: the rest of that body is still on it.
 func (u *Upstream) fail(t *target, op string, err error) *httperr.Error {
 	cause := &Error{Service: u.name, Addr: t.addr, Op: op, Err: err}
 	var bodyErr bodyReadError
@@ -40,9 +42,13 @@ func (u *Upstream) fail(t *target, op string, err error) *httperr.Error {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return httperr.New(http.StatusRequestEntityTooLarge, httperr.DecisionInvalid, "request body too large", cause)
+		e := httperr.New(http.StatusRequestEntityTooLarge, httperr.DecisionInvalid, "request body too large", cause)
+		e.Header = http.Header{"Connection": {"close"}}
+		return e
 	case errors.As(err, &bodyErr):
-		return httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "request body could not be read", cause)
+		e := httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "request body could not be read", cause)
+		e.Header = http.Header{"Connection": {"close"}}
+		return e
 	case errors.As(err, &invalid):
 		return httperr.New(http.StatusInternalServerError, httperr.DecisionUpstreamError, "internal error", cause)
 	case isTimeout(err):

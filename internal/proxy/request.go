@@ -143,10 +143,10 @@ func (c *conn) writeClientFields(h http.Header, strip string) error {
 }
 
 // withoutParam removes every name=value (or bare name) pair named name from
-// a raw query, comparing names after unescaping; it allocates only when
-// there is something to remove.
+// a raw query, comparing names after unescaping ('%' escapes, and '+' for a
+// space); it allocates only when there is something to remove.
 func withoutParam(raw, name string) string {
-	if !strings.Contains(raw, name) && !strings.Contains(raw, "%") {
+	if !strings.Contains(raw, name) && !strings.ContainsAny(raw, "%+") {
 		return raw
 	}
 	var b strings.Builder

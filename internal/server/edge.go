@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -36,16 +35,29 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Route: metrics.Unmatched, ClientIP: clientIP,
 	}
 	var routeMetrics *metrics.Route
-	var herr *httperr.Error
 	var res proxy.Result
-
-	if ln := snap.ListenerByAddr(e.addr); ln == nil {
+	ln := snap.ListenerByAddr(e.addr)
+	if ln != nil {
+		entry.Listener = ln.Name
+	}
+	// policyDecision is the chain's decision before the input steps and the
+	// upstream ("" when no policy decided): what a shadow compares, since
+	// the candidate is not given the body.
+	policyDecision := ""
+	herr := checkHTTP(r, snap.MaxHeaderBytes)
+	switch {
+	case herr != nil:
+		// Ambiguous or oversized HTTP: refused before any policy sees it.
+	case ln == nil:
 		// The listener was removed by a reload and is draining.
 		herr = httperr.New(http.StatusServiceUnavailable, httperr.DecisionNotFound, "listener is shutting down", nil)
 		herr.Header = http.Header{"Connection": {"close"}}
-	} else {
-		entry.Listener = ln.Name
+	default:
 		d := snap.Decide(ln, r, clientIP)
+		policyDecision = httperr.DecisionAllowed
+		if d.Err != nil {
+			policyDecision = d.Err.Decision
+		}
 		if d.Path != "" {
 			entry.Path = d.Path
 		}
@@ -59,10 +71,13 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			snapshot.SetRateLimitHeaders(w.Header(), d.RateLimit)
 		}
 		if herr == nil {
+			herr = limitBody(w, r, d.Route.MaxBodyBytes, snap.BodyIdleTimeout)
+		}
+		if herr == nil {
+			herr = checkInput(r, d, clientIP, reqID)
+		}
+		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics)
-			if r.ContentLength != 0 {
-				r.Body = &idleTimeoutBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: snap.BodyIdleTimeout}
-			}
 			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start)
 		}
 	}
@@ -84,13 +99,30 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.Bytes = res.BytesWritten
 	entry.UpstreamLatency = res.UpstreamLatency
 	e.record(&entry, routeMetrics)
-	if run := e.srv.shadow.Load(); run != nil && entry.Listener != "" {
+	if run := e.srv.shadow.Load(); run != nil && policyDecision != "" {
 		route := entry.Route
 		if routeMetrics == nil {
 			route = ""
 		}
-		run.Observe(entry.Listener, r, clientIP, route, entry.Decision)
+		run.Observe(entry.Listener, r, clientIP, route, policyDecision)
 	}
+}
+
+// checkInput runs the route's input steps — validation, then the WAF — on
+// a request the rest of the chain admitted, reading the body whole (within
+// the route's limit) first when a step needs it; the upstream then gets the
+// buffered copy.
+func checkInput(r *http.Request, d snapshot.Decision, clientIP, reqID string) *httperr.Error {
+	if herr := d.Route.CheckHead(r, d.Path); herr != nil || !d.Route.NeedsBody() {
+		return herr
+	}
+	body, herr := readLimited(r, d.Route.MaxBodyBytes)
+	if herr != nil {
+		return herr
+	}
+	herr, verdict := d.Route.CheckBody(r, d.Path, clientIP, body)
+	d.Route.ReportWAF(reqID, verdict)
+	return herr
 }
 
 // record counts a finished request in the metrics and queues its access log line.
@@ -121,13 +153,7 @@ func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route) 
 // nothing was written to the client yet.
 // peerIP is appended to X-Forwarded-For after the chain a trusted peer sent.
 func forward(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, peerIP, priorXFF string, start time.Time) (*httperr.Error, proxy.Result) {
-	route, path := d.Route, d.Path
-	if route.StripPrefix != "" {
-		path = strings.TrimPrefix(path, route.StripPrefix)
-		if path == "" || path[0] != '/' {
-			path = "/" + path
-		}
-	}
+	route, path := d.Route, d.Route.UpstreamPath(d.Path)
 	fwd := proxy.Forwarding{
 		Path:              path,
 		RequestID:         reqID,
@@ -176,19 +202,6 @@ func serverTiming(d time.Duration) string {
 	frac := us % 1000
 	b = append(b, byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	return string(b)
-}
-
-// idleTimeoutBody gives up on a client whose body stops arriving: every read
-// must make progress within idle (limits.bodyIdleTimeout).
-type idleTimeoutBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (b *idleTimeoutBody) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
-	return b.ReadCloser.Read(p)
 }
 
 // clientAddr returns the client's IP, the peer's IP and, when the peer is a

@@ -16,6 +16,8 @@ import (
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/authz"
 	"github.com/portcullis/portcullis/internal/policy/ratelimit"
+	"github.com/portcullis/portcullis/internal/policy/validate"
+	"github.com/portcullis/portcullis/internal/policy/waf"
 )
 
 // providerTimeout bounds fetching a provider's keys while a snapshot is built.
@@ -23,8 +25,8 @@ const providerTimeout = 15 * time.Second
 
 // chainBuilder builds each route's policy chain. This is the one table from
 // route fields to components, in the chain's fixed order: IP filter,
-// authentication, authorization (roles, scopes, rule), rate limit, quota —
-// validation and the WAF join it as they land.
+// authentication, authorization (roles, scopes, rule), rate limit, quota,
+// then the input steps: validation and the WAF.
 type chainBuilder struct {
 	snap      *Snapshot
 	prev      *Snapshot
@@ -90,6 +92,20 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 	if q := rc.Quota; q != nil {
 		r.Quota = ratelimit.NewQuotaLimiter(r.Name, ratelimit.Quota{Requests: q.Requests, Period: ratelimit.Period(q.Period)}, limitBy(q.By, r), q.OnStoreFailure == "deny")
 	}
+	if v := rc.Validation; v != nil {
+		val, err := validate.New(validate.Config{ContentTypes: v.ContentTypes, OpenAPI: v.OpenAPI, JSONSchema: v.JSONSchema, MaxJSONDepth: rc.MaxJSONDepth()})
+		if err != nil {
+			return fmt.Errorf("validation: %w", err)
+		}
+		r.Validate = val
+	}
+	if w := rc.WAF; w != nil && w.Mode != "off" {
+		compiled, err := b.waf(w, r.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		r.WAF, r.wafMode, r.onDetections = compiled, w.Mode, b.wafLogger(r.Name, w.Mode)
+	}
 	if z := rc.Authorization; z != nil {
 		if len(z.Roles) > 0 {
 			r.Authz = append(r.Authz, authz.NewRoles(z.Roles))
@@ -119,6 +135,29 @@ func limitBy(by string, r *Route) string {
 	default:
 		return "ip"
 	}
+}
+
+// waf compiles the rule set of a route's WAF settings, or takes it over from
+// this snapshot or the previous one: compiling the CRS takes hundreds of
+// milliseconds, and routes (and versions) with the same settings share it.
+func (b *chainBuilder) waf(w *config.WAF, maxBodyBytes int64) (*waf.WAF, error) {
+	cfg := waf.Config{Mode: w.Mode, ParanoiaLevel: w.ParanoiaLevel, AnomalyThreshold: w.AnomalyThreshold, Exclusions: w.Exclusions, MaxBodyBytes: maxBodyBytes}
+	key := cfg.Key()
+	if compiled := b.snap.wafs[key]; compiled != nil {
+		return compiled, nil
+	}
+	if b.prev != nil {
+		if compiled := b.prev.wafs[key]; compiled != nil {
+			b.snap.wafs[key] = compiled
+			return compiled, nil
+		}
+	}
+	compiled, err := waf.New(cfg)
+	if err != nil {
+		return nil, err // it says "waf: …"
+	}
+	b.snap.wafs[key] = compiled
+	return compiled, nil
 }
 
 func (b *chainBuilder) provider(name string) *config.AuthProvider {

@@ -24,6 +24,7 @@ import (
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/authz"
 	"github.com/portcullis/portcullis/internal/policy/ratelimit"
+	"github.com/portcullis/portcullis/internal/policy/waf"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/router"
 )
@@ -58,6 +59,7 @@ type Snapshot struct {
 	byAddr         map[string]*Listener
 	upstreams      map[string]*proxy.Upstream      // by upstreamKey
 	authenticators map[string]policy.Authenticator // token steps, by provider settings
+	wafs           map[string]*waf.WAF             // compiled rule sets, by settings
 }
 
 // AccessLog is the access log setting of a snapshot.
@@ -95,6 +97,8 @@ type Route struct {
 	// MaxBodyBytes is the most a request body may hold (validation's
 	// maxBodyBytes or the default): more is refused with 413.
 	MaxBodyBytes int64
+	// The input steps, run after Decide (see CheckHead, CheckBody).
+	inputSteps
 	// StripHeader and StripQuery are the credential to remove before the
 	// request goes upstream ("" for none).
 	StripHeader, StripQuery string
@@ -142,6 +146,7 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		byAddr:          map[string]*Listener{},
 		upstreams:       map[string]*proxy.Upstream{},
 		authenticators:  map[string]policy.Authenticator{},
+		wafs:            map[string]*waf.WAF{},
 	}
 	for _, cidr := range spec.TrustedProxies {
 		pfx, err := parsePrefix(cidr)
