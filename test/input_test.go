@@ -130,7 +130,11 @@ func TestWAFThroughTheGateway(t *testing.T) {
 	if !blocked || !detected {
 		t.Errorf("log lines: blocked %v, detected %v", blocked, detected)
 	}
-	if _, metrics := g.adminGet("/metrics"); !strings.Contains(string(metrics), `portcullis_waf_detections_total{mode="block",route="shop"`) {
-		t.Error("detections are not counted")
+	_, metrics := g.adminGet("/metrics")
+	if !strings.Contains(string(metrics), `portcullis_waf_detections_total{action="blocked",mode="block",route="shop"} 1`) {
+		t.Error("the blocked request is not counted")
+	}
+	if !strings.Contains(string(metrics), `portcullis_waf_detections_total{action="passed",mode="detect",route="watched"} 1`) {
+		t.Error("the detected request is not counted")
 	}
 }

@@ -6,7 +6,6 @@ package metrics
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -88,8 +87,8 @@ func New() *Gateway {
 		}),
 		wafDetections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_waf_detections_total",
-			Help: "WAF rule matches, by route, rule id and mode (block or detect).",
-		}, []string{"route", "rule", "mode"}),
+			Help: "Requests that reached the WAF's anomaly threshold, by route, mode (block or detect) and action (blocked or passed).",
+		}, []string{"route", "mode", "action"}),
 	}
 	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
 		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
@@ -129,9 +128,14 @@ func (g *Gateway) SetReviewOverdue(overdue bool) {
 // LimitStoreError counts a rate-limit decision the counter store failed.
 func (g *Gateway) LimitStoreError() { g.limitStoreErrs.Inc() }
 
-// WAFDetection counts one WAF rule match on route, in mode block or detect.
-func (g *Gateway) WAFDetection(route string, rule int, mode string) {
-	g.wafDetections.WithLabelValues(route, strconv.Itoa(rule), mode).Inc()
+// WAFDetection counts one request that reached the WAF's anomaly threshold
+// on route: in mode block it was blocked, in detect it passed.
+func (g *Gateway) WAFDetection(route, mode string, blocked bool) {
+	action := "passed"
+	if blocked {
+		action = "blocked"
+	}
+	g.wafDetections.WithLabelValues(route, mode, action).Inc()
 }
 
 // ProviderUnavailable returns a function that counts a failed call to the

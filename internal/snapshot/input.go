@@ -84,8 +84,8 @@ func (rt *Route) CheckBody(r *http.Request, path, clientIP string, body []byte) 
 	}
 }
 
-// ReportWAF logs a request's WAF detections as one line and counts each in
-// the metrics; a verdict without detections reports nothing.
+// ReportWAF logs a request's WAF detections and counts it (see wafLogger); a
+// verdict without detections reports nothing.
 func (rt *Route) ReportWAF(requestID string, v waf.Verdict) {
 	if len(v.Detections) > 0 {
 		rt.onDetections(requestID, v)
@@ -100,7 +100,8 @@ type ruleMatch struct {
 }
 
 // wafLogger returns the function that logs one request's WAF detections as
-// one line and counts each in the metrics.
+// one line, and counts the request in the metrics when it reached the
+// anomaly threshold (CONTRACT §4: one per such request, not per rule).
 func (b *chainBuilder) wafLogger(route, mode string) func(string, waf.Verdict) {
 	log, m := b.deps.Log, b.deps.Metrics
 	if log == nil {
@@ -110,9 +111,9 @@ func (b *chainBuilder) wafLogger(route, mode string) func(string, waf.Verdict) {
 		rules := make([]ruleMatch, len(v.Detections))
 		for i, d := range v.Detections {
 			rules[i] = ruleMatch{ID: d.RuleID, Msg: d.Message, Data: d.Data}
-			if m != nil {
-				m.WAFDetection(route, d.RuleID, mode)
-			}
+		}
+		if m != nil && v.Status != 0 {
+			m.WAFDetection(route, mode, v.Block)
 		}
 		log.Warn("waf detection", "requestId", requestID, "route", route, "mode", mode,
 			"blocked", v.Block, "status", v.Status, "rules", rules)
