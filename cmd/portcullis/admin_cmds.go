@@ -412,3 +412,77 @@ func countCases(p *config.Policy) int {
 	}
 	return n
 }
+
+// blockCmd is CONTRACT §1's `portcullis block`; its list and remove
+// subcommands are extensions beyond the contract.
+func blockCmd() *cobra.Command {
+	var nb adminclient.NewBlock
+	cmd := &cobra.Command{
+		Use:   "block --ip IP|--consumer NAME|--key ID --ttl DUR --reason TEXT",
+		Short: "Block an IP address or network, a consumer or an API key now, until the ttl runs out (incident response)",
+		Long: `Block an IP address or CIDR, a consumer or an API key on every node, for --ttl.
+Blocked requests get 403 with decision "blocked".
+
+The subcommands "block list" and "block remove ID" are extensions beyond
+CONTRACT §1: they list the blocks in force and lift one before it expires.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			subjects := 0
+			for _, v := range []string{nb.IP, nb.Consumer, nb.KeyID} {
+				if v != "" {
+					subjects++
+				}
+			}
+			switch {
+			case subjects != 1:
+				return usageError{errors.New("give exactly one of --ip, --consumer and --key")}
+			case nb.TTL <= 0:
+				return usageError{errors.New("--ttl DUR is required and must be positive")}
+			case strings.TrimSpace(nb.Reason) == "":
+				return usageError{errors.New("--reason TEXT is required")}
+			}
+			b, err := adminClient().CreateBlock(cmd.Context(), nb)
+			if err != nil {
+				return reportAdminError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "block %s: %s %s until %s\n", b.ID, b.Kind, b.Value, b.ExpiresAt.UTC().Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&nb.IP, "ip", "", "an IP address or CIDR to block")
+	cmd.Flags().StringVar(&nb.Consumer, "consumer", "", "a consumer to block")
+	cmd.Flags().StringVar(&nb.KeyID, "key", "", "an API key id to block")
+	cmd.Flags().DurationVar(&nb.TTL, "ttl", 0, "how long the block lasts, e.g. 15m (required)")
+	cmd.Flags().StringVar(&nb.Reason, "reason", "", "why (required)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the blocks in force (an extension beyond CONTRACT §1)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bs, err := adminClient().Blocks(cmd.Context())
+			if err != nil {
+				return reportAdminError(err)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tKIND\tVALUE\tEXPIRES\tAUTHOR\tREASON")
+			for _, b := range bs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.Kind, b.Value, b.ExpiresAt.UTC().Format(time.RFC3339), b.Author, b.Reason)
+			}
+			return tw.Flush()
+		},
+	}
+	remove := &cobra.Command{
+		Use:   "remove ID",
+		Short: "Lift a block before it expires (an extension beyond CONTRACT §1)",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := adminClient().RemoveBlock(cmd.Context(), args[0]); err != nil {
+				return reportAdminError(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "block %s removed\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(list, remove)
+	return cmd
+}

@@ -40,7 +40,7 @@ func main() {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd())
+	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd(), blockCmd())
 	err := root.Execute()
 	var ue usageError
 	var re refusedError

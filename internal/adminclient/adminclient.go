@@ -272,6 +272,55 @@ func (c *Client) RevokeKey(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/admin/v1/keys/"+url.PathEscape(id), nil, nil, nil)
 }
 
+// Block is an incident-response block as the API shows it.
+type Block struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"` // ip, consumer or key
+	Value     string    `json:"value"`
+	Reason    string    `json:"reason"`
+	Author    string    `json:"author"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// NewBlock is what CreateBlock blocks: exactly one of IP, Consumer and KeyID.
+type NewBlock struct {
+	IP       string
+	Consumer string
+	KeyID    string
+	TTL      time.Duration
+	Reason   string
+}
+
+// CreateBlock blocks an IP address or network, a consumer or an API key for
+// b.TTL.
+func (c *Client) CreateBlock(ctx context.Context, b NewBlock) (Block, error) {
+	req := map[string]any{"ttl": b.TTL.String(), "reason": b.Reason}
+	for field, v := range map[string]string{"ip": b.IP, "consumer": b.Consumer, "keyId": b.KeyID} {
+		if v != "" {
+			req[field] = v
+		}
+	}
+	body, _ := json.Marshal(req)
+	var out Block
+	err := c.do(ctx, http.MethodPost, "/admin/v1/blocks", http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body), &out)
+	return out, err
+}
+
+// Blocks lists the blocks in force.
+func (c *Client) Blocks(ctx context.Context) ([]Block, error) {
+	var out struct {
+		Blocks []Block `json:"blocks"`
+	}
+	err := c.do(ctx, http.MethodGet, "/admin/v1/blocks", nil, nil, &out)
+	return out.Blocks, err
+}
+
+// RemoveBlock lifts a block before it expires.
+func (c *Client) RemoveBlock(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/admin/v1/blocks/"+url.PathEscape(id), nil, nil, nil)
+}
+
 // IsStatus reports whether err is an admin API answer with that status.
 func IsStatus(err error, status int) bool {
 	var e *Error

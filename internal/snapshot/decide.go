@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,7 +27,8 @@ type Decision struct {
 }
 
 // Decide takes a request from clientIP (as the gateway determined it) through
-// the listener's checks (header limits, path normalization), its router and
+// the listener's checks (header limits, the gateway's IP filter, the
+// incident-response blocks on addresses, path normalization), its router and
 // the route's policy chain. It only reads r, so the same decision can be
 // evaluated for a candidate policy beside the active one, or offline in a
 // policy test.
@@ -37,6 +39,11 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 	if s.IPFilter != nil {
 		if err := s.IPFilter.CheckIP(clientIP); err != nil {
 			return Decision{Err: err}
+		}
+	}
+	if blocks := s.blocks.Load(); blocks.HasIPs() {
+		if p, ok := blocks.BlockedIP(clientIP, time.Now()); ok {
+			return Decision{Err: blocked("client address", p.String())}
 		}
 	}
 	path, err := reqpath.Normalize(r.URL.EscapedPath())
@@ -57,8 +64,8 @@ func (s *Snapshot) Decide(l *Listener, r *http.Request, clientIP string) Decisio
 }
 
 // runChain runs the route's policy chain in its fixed order: IP filter,
-// authentication, authorization, rate limit, quota. The first refusal ends
-// it.
+// authentication, the incident-response blocks on the consumer and key it
+// found, authorization, rate limit, quota. The first refusal ends it.
 func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decision) Decision {
 	if rt.IPFilter != nil {
 		if d.Err = rt.IPFilter.CheckIP(clientIP); d.Err != nil {
@@ -72,6 +79,9 @@ func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decis
 	if rt.Authn != nil {
 		d.Identity, d.Err = rt.Authn.Authenticate(r, now)
 		if d.Err != nil {
+			return d
+		}
+		if d.Err = s.checkIdentityBlocks(d.Identity, now); d.Err != nil {
 			return d
 		}
 	}
@@ -95,6 +105,31 @@ func (rt *Route) runChain(r *http.Request, clientIP string, s *Snapshot, d Decis
 		d = s.counted(d, res, err, "quota")
 	}
 	return d
+}
+
+// checkIdentityBlocks refuses an authenticated caller whose consumer or API
+// key is blocked. It runs right after authentication, the first point at
+// which the gateway knows who is calling.
+func (s *Snapshot) checkIdentityBlocks(id policy.Identity, now time.Time) *httperr.Error {
+	blocks := s.blocks.Load()
+	if !blocks.HasIdentities() {
+		return nil
+	}
+	if blocks.BlockedConsumer(id.Consumer, now) {
+		return blocked("consumer", id.Consumer)
+	}
+	if blocks.BlockedKey(id.KeyID, now) {
+		return blocked("API key", id.KeyID)
+	}
+	return nil
+}
+
+// blocked is the refusal of a blocked caller: 403 with decision blocked. The
+// answer does not say which block applies, so that an attacker learns
+// nothing about the list; the log's cause does.
+func blocked(what, value string) *httperr.Error {
+	return httperr.New(http.StatusForbidden, httperr.DecisionBlocked, "blocked by the gateway's incident response",
+		errors.New(what+" "+value+" is blocked"))
 }
 
 // counted folds a rate-limit or quota step's result into d: its headers

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/blocklist"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/policy"
@@ -51,6 +52,9 @@ type Snapshot struct {
 
 	// IPFilter refuses clients before routing (nil: none).
 	IPFilter *authz.IPFilter
+	// blocks is the node's incident-response list (nil: none), read per
+	// request: it changes between snapshots.
+	blocks *blocklist.Holder
 	// limits holds the rate-limit counters the routes count against.
 	limits          ratelimit.Counter
 	quotas          ratelimit.QuotaCounter
@@ -121,6 +125,10 @@ type Deps struct {
 	Quotas ratelimit.QuotaCounter
 	// OnLimitStoreError is told when the counter store fails (may be nil).
 	OnLimitStoreError func(error)
+	// Blocks is the node's incident-response list, kept current from the
+	// store; it outlives snapshots, like Keys. Nil: nothing is blocked
+	// (offline use: policy tests).
+	Blocks *blocklist.Holder
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings
@@ -141,6 +149,7 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		limits:          deps.Limits,
 		quotas:          deps.Quotas,
 		onLimitStoreErr: deps.OnLimitStoreError,
+		blocks:          deps.Blocks,
 		Policy:          p,
 		CompiledAt:      time.Now(),
 		byAddr:          map[string]*Listener{},

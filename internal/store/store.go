@@ -1,6 +1,6 @@
 // Package store is the gateway's durable state: the append-only, hash-chained
 // history of policy versions, the consumers and their API keys (kept only as
-// hashes), and a feed of changes so that every node of a cluster follows the
+// hashes), the incident-response blocks, and a feed of changes so that every node of a cluster follows the
 // newest state.
 //
 // This package holds the Store interface, its types, its errors and the
@@ -70,6 +70,25 @@ type Store interface {
 	// follows them never misses a change.
 	KeysChangedSince(ctx context.Context, cursor int64) (keys []Key, next int64, err error)
 
+	// CreateBlock stores an incident-response block, its IP value
+	// normalized (NormalizeBlockIP), stamping CreatedAt. Invalid input (see
+	// Block.Normalized: no reason, an unknown kind, an address that does not
+	// parse, ExpiresAt not after now) is ErrInvalid; a taken ID is
+	// ErrExists.
+	CreateBlock(ctx context.Context, b Block) (Block, error)
+	// RemoveBlock stamps the block's RemovedAt and returns it as stored;
+	// removed reports whether this call removed it, so that a caller records
+	// a removal once. Removing a removed block changes nothing and is not an
+	// error (removed is false); an unknown id is ErrNotFound.
+	RemoveBlock(ctx context.Context, id string) (b Block, removed bool, err error)
+	// Blocks returns the blocks active at now (not removed, not expired),
+	// oldest first.
+	Blocks(ctx context.Context, now time.Time) ([]Block, error)
+	// BlocksChangedSince returns every block created or removed after
+	// cursor, in the order of those changes, and the next cursor, exactly as
+	// KeysChangedSince does for keys.
+	BlocksChangedSince(ctx context.Context, cursor int64) (blocks []Block, next int64, err error)
+
 	// AddQuotaCounts adds each count to its stored counter (creating it),
 	// all in one transaction, and deletes the counters whose End is before
 	// now. Counts from several nodes add up.
@@ -91,8 +110,8 @@ type Store interface {
 
 // Change says that the state of one kind changed.
 type Change struct {
-	Kind    string // KindPolicy, KindKeys or KindConsumers
-	Version int64  // the newest policy version, or the key or consumer change sequence
+	Kind    string // KindPolicy, KindKeys, KindConsumers or KindBlocks
+	Version int64  // the newest policy version, or the key, consumer or block change sequence
 }
 
 // The kinds of Change. They are also the kind values of PostgreSQL's
@@ -101,6 +120,7 @@ const (
 	KindPolicy    = "policy"
 	KindKeys      = "keys"
 	KindConsumers = "consumers"
+	KindBlocks    = "blocks"
 )
 
 // QuotaCount is a quota's counter as saved from a node's memory, so that a

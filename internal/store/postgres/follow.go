@@ -27,17 +27,19 @@ const (
 // refresh reads the newest version of every kind and publishes any that
 // moved on; the feed drops the rest.
 func (s *Store) refresh(ctx context.Context) error {
-	var policy, keys, consumers int64
+	var policy, keys, consumers, blocks int64
 	err := s.pool.QueryRow(ctx, `SELECT
 		(SELECT coalesce(max(number), 0) FROM policy_versions),
 		(SELECT value FROM change_sequences WHERE kind = 'keys'),
-		(SELECT value FROM change_sequences WHERE kind = 'consumers')`).Scan(&policy, &keys, &consumers)
+		(SELECT value FROM change_sequences WHERE kind = 'consumers'),
+		(SELECT value FROM change_sequences WHERE kind = 'blocks')`).Scan(&policy, &keys, &consumers, &blocks)
 	if err != nil {
 		return err
 	}
 	s.feed.Publish(store.Change{Kind: store.KindPolicy, Version: policy})
 	s.feed.Publish(store.Change{Kind: store.KindKeys, Version: keys})
 	s.feed.Publish(store.Change{Kind: store.KindConsumers, Version: consumers})
+	s.feed.Publish(store.Change{Kind: store.KindBlocks, Version: blocks})
 	return nil
 }
 

@@ -2,7 +2,7 @@
 // PostgreSQL through pgx (pgxpool).
 //
 // Every write is one transaction that also sends a notification on the
-// channel portcullis_changes (payload {"kind":"policy|keys|consumers",
+// channel portcullis_changes (payload {"kind":"policy|keys|consumers|blocks",
 // "version":N}), which PostgreSQL delivers only once the write commits. A
 // watching store LISTENs on a dedicated connection, reconnecting when it
 // drops, and also polls every Options.PollInterval, so a missed

@@ -117,7 +117,7 @@ func TestMemory(t *testing.T) {
 }
 
 // migrations is how many migrations the store has.
-const migrations = 2
+const migrations = 3
 
 // TestUpgradeFromFirstSchema: a store made by a version with only the first
 // migration gets the later ones at Open, and keeps its data.
@@ -127,7 +127,8 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if _, err := s.CreateConsumer(t.Context(), store.Consumer{Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE quota_counters`, `DELETE FROM schema_migrations WHERE version > 1`} {
+	for _, q := range []string{`DROP TABLE quota_counters`, `DROP TABLE blocks`, `DELETE FROM change_sequences WHERE kind = 'blocks'`,
+		`DELETE FROM schema_migrations WHERE version > 1`} {
 		if _, err := s.DB().Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -140,6 +141,9 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	if err := s.AddQuotaCounts(t.Context(), []store.QuotaCount{{Key: "k", End: time.Now().Add(time.Hour), Count: 1}}, time.Now()); err != nil {
 		t.Errorf("the second migration was not applied: %v", err)
+	}
+	if _, err := s.CreateBlock(t.Context(), store.Block{ID: "b1", Kind: store.BlockIP, Value: "192.0.2.1", Reason: "r", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Errorf("the third migration was not applied: %v", err)
 	}
 }
 

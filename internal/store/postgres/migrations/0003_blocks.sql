@@ -1,0 +1,19 @@
+-- Incident-response blocks (see store.Block). A block is never deleted:
+-- removal stamps removed_at, so the list keeps who blocked what, when and
+-- why. change_seq is the block change sequence value of the block's last
+-- change (creation or removal).
+CREATE TABLE blocks (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    kind       TEXT             NOT NULL CHECK (kind IN ('ip', 'consumer', 'key')),
+    value      TEXT COLLATE "C" NOT NULL CHECK (value <> ''),
+    reason     TEXT             NOT NULL CHECK (reason <> ''),
+    author     TEXT             NOT NULL,
+    created_at TIMESTAMPTZ      NOT NULL,
+    expires_at TIMESTAMPTZ      NOT NULL CHECK (expires_at > created_at),
+    removed_at TIMESTAMPTZ,
+    change_seq BIGINT           NOT NULL UNIQUE
+);
+
+CREATE INDEX blocks_active ON blocks (expires_at) WHERE removed_at IS NULL;
+
+INSERT INTO change_sequences (kind, value) VALUES ('blocks', 0);
