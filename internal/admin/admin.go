@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/monitor"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
@@ -25,13 +27,21 @@ type Config struct {
 	Holder  *snapshot.Holder
 	// Plane serves the policy and consumer endpoints (none when nil).
 	Plane *control.Plane
+	// Monitor serves the alerts (none when nil).
+	Monitor *monitor.Monitor
 	// Warnings returns the current warnings shown in /readyz (may be nil).
 	Warnings func() []string
+	// Log receives the record of changes made through the API (blocks).
+	// Default slog.Default().
+	Log *slog.Logger
 }
 
 // New returns the admin API handler.
 func New(cfg Config) http.Handler {
 	tokenHash := sha256.Sum256([]byte(cfg.Token))
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
@@ -68,6 +78,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Plane != nil {
 		(&policyAPI{plane: cfg.Plane}).register(protected)
 		(&consumerAPI{store: cfg.Plane.Store()}).register(protected)
+		(&blockAPI{store: cfg.Plane.Store(), log: cfg.Log}).register(protected)
+	}
+	if cfg.Monitor != nil {
+		(&alertAPI{monitor: cfg.Monitor}).register(protected)
 	}
 	protected.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "no such admin endpoint", nil), r.Header.Get(requestid.Header))

@@ -27,8 +27,6 @@ func (c checker) refuseUnimplemented() {
 	case *Service:
 		c.refuse(m.Spec.TLS != nil, "spec.tls", "Service tls")
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
-	case *Monitor:
-		c.refuse(true, "kind", "kind Monitor")
 	}
 }
 

@@ -3,6 +3,8 @@ package config
 import (
 	"slices"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/monitor/detect"
 )
 
 // service checks a Service: its URLs, tls and health check.
@@ -160,9 +162,27 @@ func (c checker) policyTest(s *PolicyTestSpec) {
 	}
 }
 
-// monitor checks a Monitor's alert webhook.
+// monitor checks a Monitor's alert webhook and its detectors' settings.
 func (c checker) monitor(s *MonitorSpec) {
-	if a := s.Alerts; a != nil && a.Webhook != "" {
-		c.url("spec.alerts.webhook", "alerts.webhook", a.Webhook, true)
+	if a := s.Alerts; a != nil {
+		if a.Webhook != "" {
+			c.url("spec.alerts.webhook", "alerts.webhook", a.Webhook, true)
+		}
+		if a.SecretEnv != "" && !validEnvName(a.SecretEnv) {
+			c.at("spec.alerts.secretEnv", "alerts.secretEnv %q is not an environment variable name", a.SecretEnv)
+		}
 	}
+	if _, err := detect.ParseSettings(s.Detectors); err != nil {
+		c.at("spec.detectors", "%v", err)
+	}
+}
+
+// validEnvName reports whether s is a POSIX environment variable name.
+func validEnvName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -36,6 +36,8 @@ type Gateway struct {
 	providerDown    *prometheus.CounterVec
 	limitStoreErrs  prometheus.Counter
 	wafDetections   *prometheus.CounterVec
+	alerts          *prometheus.CounterVec
+	monitorDrops    prometheus.Counter
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -89,8 +91,16 @@ func New() *Gateway {
 			Name: "portcullis_waf_detections_total",
 			Help: "Requests that reached the WAF's anomaly threshold, by route, mode (block or detect) and action (blocked or passed).",
 		}, []string{"route", "mode", "action"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_alerts_total",
+			Help: "Alerts raised by anomaly detection, by kind (a repeat within the cooldown is not counted again).",
+		}, []string{"kind"}),
+		monitorDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_monitor_events_dropped_total",
+			Help: "Requests anomaly detection did not see because its queue was full.",
+		}),
 	}
-	reg.MustRegister(g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
+	reg.MustRegister(g.alerts, g.monitorDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
 		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
@@ -137,6 +147,12 @@ func (g *Gateway) WAFDetection(route, mode string, blocked bool) {
 	}
 	g.wafDetections.WithLabelValues(route, mode, action).Inc()
 }
+
+// Alert counts one new alert of kind.
+func (g *Gateway) Alert(kind string) { g.alerts.WithLabelValues(kind).Inc() }
+
+// MonitorEventDropped counts a request anomaly detection could not queue.
+func (g *Gateway) MonitorEventDropped() { g.monitorDrops.Inc() }
 
 // ProviderUnavailable returns a function that counts a failed call to the
 // AuthProvider named provider.

@@ -24,9 +24,11 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/blocklist"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/monitor"
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 	"github.com/portcullis/portcullis/internal/server"
@@ -54,10 +56,18 @@ type Node struct {
 	log     *slog.Logger
 	holder  snapshot.Holder
 	shadows shadow.Holder
-	keys    authn.Keys        // the store's API keys, kept up to date by follow
-	limits  ratelimit.Counter // rate-limit counters, kept across policy versions
-	local   *ratelimit.Store  // the in-memory counters (swept), when not in Redis
-	quotas  ratelimit.QuotaCounter
+	keys    authn.Keys       // the store's API keys, kept up to date by follow
+	blocks  blocklist.Holder // the store's active blocks, kept up to date by follow
+	monitor *monitor.Monitor // anomaly detection and alerts
+	// autoBlock is the Monitor's autoBlock.ttl in nanoseconds; 0: off.
+	autoBlock atomic.Int64
+	// adminCtx ends with the node, and with it the admin API's alert
+	// streams, which would otherwise hold its shutdown.
+	adminCtx    context.Context
+	adminCancel context.CancelFunc
+	limits      ratelimit.Counter // rate-limit counters, kept across policy versions
+	local       *ratelimit.Store  // the in-memory counters (swept), when not in Redis
+	quotas      ratelimit.QuotaCounter
 	// localQuotas are the quota counters in memory, saved to the store, when
 	// not in Redis (nil with --redis).
 	localQuotas *ratelimit.QuotaStore
@@ -82,6 +92,12 @@ type Node struct {
 	warningsMu   sync.Mutex
 	warnings     []string
 	chainWarning string // set once at start
+
+	// The block sync's state, owned by follow (and Start before it): the
+	// blocks not removed, by id, expired ones included until the next sync
+	// drops them.
+	blockCursor  int64
+	blockEntries map[string]blocklist.Entry
 }
 
 // Start opens the store, brings the policy in it up to date with the config
@@ -123,7 +139,8 @@ func Start(opts Options) (*Node, error) {
 		n.quotas = n.localQuotas
 	}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
-	n.plane = control.New(st, &n.holder, &n.shadows, n.server.Apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
+	n.newMonitor()
+	n.plane = control.New(st, &n.holder, &n.shadows, n.apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
 		if n.cancel != nil {
 			n.cancel()
@@ -148,12 +165,16 @@ func Start(opts Options) (*Node, error) {
 	if err := n.syncKeys(ctx, true); err != nil {
 		return fail(err)
 	}
+	if err := n.syncBlocks(ctx); err != nil {
+		return fail(err)
+	}
 	if err := n.bootstrap(ctx); err != nil {
 		n.metrics.Reload("rejected")
 		return fail(err)
 	}
 	n.metrics.Reload("applied")
 	go n.follow(followCtx, changes)
+	go n.monitor.Run(followCtx)
 	go n.watchReview(followCtx)
 	go n.sweepLimits(followCtx)
 	if n.localQuotas != nil {
@@ -201,8 +222,8 @@ func (n *Node) bootstrap(ctx context.Context) error {
 }
 
 // follow applies the store's changes, from this node or another: a new
-// policy version, or keys and consumers changed (so that a revoked key is
-// refused on every node within a second).
+// policy version, keys and consumers changed (so that a revoked key is
+// refused on every node within a second), or blocks changed (likewise).
 func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
 	for ch := range changes {
 		switch ch.Kind {
@@ -211,6 +232,10 @@ func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
 		case store.KindKeys, store.KindConsumers:
 			if err := n.syncKeys(ctx, ch.Kind == store.KindConsumers); err != nil {
 				n.log.Error("could not reload API keys; the previous set stays in force", "error", err)
+			}
+		case store.KindBlocks:
+			if err := n.syncBlocks(ctx); err != nil {
+				n.log.Error("could not reload the blocks; the previous set stays in force", "error", err)
 			}
 		}
 	}
@@ -259,6 +284,41 @@ func (n *Node) syncKeys(ctx context.Context, full bool) error {
 	return nil
 }
 
+// syncBlocks brings the node's blocks up to date with the store: every block
+// created or removed since the last sync (all of them the first time). It
+// rebuilds the lookup Set from the blocks in force, dropping those expired
+// by now, and swaps it in. Only the follow goroutine and Start call it.
+func (n *Node) syncBlocks(ctx context.Context) error {
+	changed, next, err := n.store.BlocksChangedSince(ctx, n.blockCursor)
+	if err != nil {
+		return fmt.Errorf("loading blocks: %w", err)
+	}
+	if len(changed) == 0 && n.blockEntries != nil {
+		return nil
+	}
+	now := time.Now()
+	entries := make(map[string]blocklist.Entry, len(n.blockEntries)+len(changed))
+	for id, e := range n.blockEntries {
+		if now.Before(e.ExpiresAt) {
+			entries[id] = e
+		}
+	}
+	for _, b := range changed {
+		if !b.Active(now) {
+			delete(entries, b.ID)
+			continue
+		}
+		entries[b.ID] = blocklist.Entry{ID: b.ID, Kind: b.Kind, Value: b.Value, ExpiresAt: b.ExpiresAt}
+	}
+	list := make([]blocklist.Entry, 0, len(entries))
+	for _, e := range entries {
+		list = append(list, e)
+	}
+	n.blockCursor, n.blockEntries = next, entries
+	n.blocks.Store(blocklist.New(list, now))
+	return nil
+}
+
 // checkChain verifies the history's hash chain; a broken chain is logged as an
 // error and shown in /readyz (the gateway still serves).
 func (n *Node) checkChain(ctx context.Context) {
@@ -274,7 +334,7 @@ func (n *Node) checkChain(ctx context.Context) {
 
 func (n *Node) deps() snapshot.Deps {
 	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log,
-		Limits: n.limits, Quotas: n.quotas, OnLimitStoreError: n.limitStoreFailed}
+		Limits: n.limits, Quotas: n.quotas, OnLimitStoreError: n.limitStoreFailed, Blocks: &n.blocks}
 }
 
 // limitStoreFailed counts a failed call to the counter store and logs it,
@@ -294,14 +354,18 @@ func (n *Node) startAdmin(token string) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	n.adminLn = ln
+	n.adminCtx, n.adminCancel = context.WithCancel(context.Background())
 	n.admin = &http.Server{
 		Handler: admin.New(admin.Config{
 			Token:    token,
 			Metrics:  n.metrics.Handler(),
 			Holder:   &n.holder,
 			Plane:    n.plane,
+			Monitor:  n.monitor,
 			Warnings: n.currentWarnings,
+			Log:      n.log,
 		}),
+		BaseContext:       func(net.Listener) context.Context { return n.adminCtx },
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
@@ -444,6 +508,7 @@ func (n *Node) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), server.DrainTimeout)
 	defer cancel()
 	err := n.server.Shutdown(ctx)
+	n.adminCancel()
 	_ = n.admin.Shutdown(ctx)
 	n.cancel()
 	n.saving.Wait()

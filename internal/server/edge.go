@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -11,6 +13,7 @@ import (
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/monitor/detect"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -44,6 +47,8 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// upstream ("" when no policy decided): what a shadow compares, since
 	// the candidate is not given the body.
 	policyDecision := ""
+	var unknownKey string // a fingerprint of a credential that did not authenticate
+	wafHit := false       // the WAF's anomaly threshold was reached
 	herr := checkHTTP(r, snap.MaxHeaderBytes)
 	switch {
 	case herr != nil:
@@ -66,6 +71,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if d.Route != nil {
 			entry.Route = d.Route.Name
 			routeMetrics = d.Route.Metrics
+			if herr != nil && herr.Decision == httperr.DecisionUnauthenticated {
+				unknownKey = credentialFingerprint(r, d.Route)
+			}
 		}
 		if d.Limited && herr == nil {
 			snapshot.SetRateLimitHeaders(w.Header(), d.RateLimit)
@@ -74,7 +82,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			herr = limitBody(w, r, d.Route.MaxBodyBytes, snap.BodyIdleTimeout)
 		}
 		if herr == nil {
-			herr = checkInput(r, d, clientIP, reqID)
+			herr, wafHit = checkInput(r, d, clientIP, reqID)
 		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics)
@@ -99,6 +107,14 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.Bytes = res.BytesWritten
 	entry.UpstreamLatency = res.UpstreamLatency
 	e.record(&entry, routeMetrics)
+	if observe := e.srv.OnRequest; observe != nil {
+		ev := detect.Event{Time: start, ClientIP: clientIP, Consumer: entry.Consumer, Route: entry.Route, Path: entry.Path,
+			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: unknownKey, WAFMatched: wafHit}
+		if routeMetrics == nil {
+			ev.Route = ""
+		}
+		observe(ev)
+	}
 	if run := e.srv.shadow.Load(); run != nil && policyDecision != "" {
 		route := entry.Route
 		if routeMetrics == nil {
@@ -112,17 +128,37 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a request the rest of the chain admitted, reading the body whole (within
 // the route's limit) first when a step needs it; the upstream then gets the
 // buffered copy.
-func checkInput(r *http.Request, d snapshot.Decision, clientIP, reqID string) *httperr.Error {
+// It also reports whether the WAF's anomaly threshold was reached.
+func checkInput(r *http.Request, d snapshot.Decision, clientIP, reqID string) (*httperr.Error, bool) {
 	if herr := d.Route.CheckHead(r, d.Path); herr != nil || !d.Route.NeedsBody() {
-		return herr
+		return herr, false
 	}
 	body, herr := readLimited(r, d.Route.MaxBodyBytes)
 	if herr != nil {
-		return herr
+		return herr, false
 	}
 	herr, verdict := d.Route.CheckBody(r, d.Path, clientIP, body)
 	d.Route.ReportWAF(reqID, verdict)
-	return herr
+	return herr, verdict.Status != 0
+}
+
+// credentialFingerprint identifies the credential a refused request
+// presented where its route reads one (the first 16 hex digits of its
+// SHA-256), so that anomaly detection can count distinct unknown keys from
+// one client without ever holding a key; "" when none was presented.
+func credentialFingerprint(r *http.Request, rt *snapshot.Route) string {
+	var cred string
+	if rt.StripHeader != "" {
+		cred = r.Header.Get(rt.StripHeader)
+	}
+	if cred == "" && rt.StripQuery != "" {
+		cred = r.URL.Query().Get(rt.StripQuery)
+	}
+	if cred == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(cred))
+	return hex.EncodeToString(sum[:8])
 }
 
 // record counts a finished request in the metrics and queues its access log line.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/metrics"
+	"github.com/portcullis/portcullis/internal/monitor/detect"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
@@ -33,6 +34,10 @@ const (
 
 // Server runs the listeners of the active snapshot.
 type Server struct {
+	// OnRequest is told of every completed request (anomaly detection);
+	// set it before the first Apply. It must not block.
+	OnRequest func(detect.Event)
+
 	holder    *snapshot.Holder
 	shadow    *shadow.Holder
 	log       *slog.Logger

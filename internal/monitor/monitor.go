@@ -1,0 +1,225 @@
+// Package monitor turns the gateway's traffic into alerts: the edge hands it
+// one event per completed request through a bounded queue (never blocking
+// the request path), one goroutine feeds them to the detection engine
+// (package detect), and every alert it raises is kept, streamed to
+// subscribers (the admin API's SSE), posted to the Monitor's webhook signed
+// with HMAC-SHA256, counted and logged.
+package monitor
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/monitor/detect"
+)
+
+// queueSize bounds the events waiting for the engine. The engine takes an
+// event in about 0.1 µs, so a full queue means the node is starved of CPU;
+// events are then dropped and counted, never waited for.
+const queueSize = 1 << 16
+
+// keptAlerts is how many alerts the node keeps for the admin API.
+const keptAlerts = 1000
+
+// tickInterval is how often the engine frees the state of idle subjects.
+const tickInterval = 10 * time.Second
+
+// Options configure a Monitor.
+type Options struct {
+	Log *slog.Logger
+	// OnAlert is told of every alert raised or updated, on the engine's
+	// goroutine (metrics, auto-block); may be nil.
+	OnAlert func(detect.Alert)
+	// OnDrop is told when an event is dropped because the queue is full.
+	OnDrop func()
+}
+
+// Settings are what a policy's Monitor manifest sets.
+type Settings struct {
+	Detectors detect.Config
+	Webhook   string // "" for none
+	Secret    string // the webhook's HMAC key ("" to send unsigned)
+}
+
+// Monitor is the node's anomaly detection and alert delivery.
+type Monitor struct {
+	opts     Options
+	events   chan detect.Event
+	settings chan Settings
+	dropped  atomic.Int64
+
+	mu      sync.Mutex
+	alerts  []detect.Alert // oldest first, at most keptAlerts
+	subs    map[chan detect.Alert]struct{}
+	webhook atomic.Pointer[webhook]
+}
+
+// New returns a Monitor with the default detectors; Run starts it.
+func New(opts Options) *Monitor {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Monitor{
+		opts:     opts,
+		events:   make(chan detect.Event, queueSize),
+		settings: make(chan Settings, 1),
+		subs:     map[chan detect.Alert]struct{}{},
+	}
+}
+
+// Observe queues one completed request; it never blocks.
+func (m *Monitor) Observe(ev detect.Event) {
+	select {
+	case m.events <- ev:
+	default:
+		m.dropped.Add(1)
+		if m.opts.OnDrop != nil {
+			m.opts.OnDrop()
+		}
+	}
+}
+
+// Configure applies a policy's Monitor settings. The engine keeps its state
+// unless the detectors' settings changed.
+func (m *Monitor) Configure(s Settings) {
+	for {
+		select {
+		case m.settings <- s:
+			return
+		default:
+			select { // replace a pending, older setting
+			case <-m.settings:
+			default:
+			}
+		}
+	}
+}
+
+// Run feeds the queued events to the engine until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	l := loop{m: m, cfg: detect.DefaultConfig()}
+	l.engine = detect.New(l.cfg)
+	defer l.closeHook()
+	tick := time.NewTicker(tickInterval)
+	defer tick.Stop()
+	for {
+		// New settings go first, so that the events queued after
+		// Configure meet them.
+		select {
+		case s := <-m.settings:
+			l.apply(s)
+			continue
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-m.settings:
+			l.apply(s)
+		case ev := <-m.events:
+			for _, a := range l.engine.Observe(ev) {
+				m.raise(a)
+			}
+		case now := <-tick.C:
+			l.engine.Tick(now)
+		}
+	}
+}
+
+// loop is Run's state, owned by its goroutine.
+type loop struct {
+	m      *Monitor
+	cfg    detect.Config
+	engine *detect.Engine
+	hook   *webhook
+}
+
+// apply takes new settings: a new engine when the detectors changed (it
+// forgets what it learned), a new webhook when its URL or secret did.
+func (l *loop) apply(s Settings) {
+	if !reflect.DeepEqual(s.Detectors, l.cfg) {
+		l.cfg, l.engine = s.Detectors, detect.New(s.Detectors)
+	}
+	if l.hook != nil && l.hook.url == s.Webhook && l.hook.secret == s.Secret {
+		return
+	}
+	l.closeHook()
+	if s.Webhook != "" {
+		l.hook = newWebhook(s.Webhook, s.Secret, l.m.opts.Log)
+	}
+	l.m.webhook.Store(l.hook)
+}
+
+func (l *loop) closeHook() {
+	if l.hook != nil {
+		l.hook.close()
+		l.hook = nil
+	}
+}
+
+// raise keeps, streams, posts, logs and reports one alert (raised, or
+// updated by a repeat within the cooldown).
+func (m *Monitor) raise(a detect.Alert) {
+	m.opts.Log.Warn("alert", "id", a.ID, "kind", a.Kind, "severity", a.Severity, "subject", a.Subject, "detail", a.Detail, "count", a.Count)
+	m.mu.Lock()
+	replaced := false
+	for i := len(m.alerts) - 1; i >= 0; i-- {
+		if m.alerts[i].ID == a.ID {
+			m.alerts = append(append(m.alerts[:i:i], m.alerts[i+1:]...), a)
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		if len(m.alerts) == keptAlerts {
+			m.alerts = append(m.alerts[:0:0], m.alerts[1:]...)
+		}
+		m.alerts = append(m.alerts, a)
+	}
+	for ch := range m.subs {
+		select {
+		case ch <- a:
+		default: // a subscriber that does not keep up misses alerts, not the gateway
+		}
+	}
+	m.mu.Unlock()
+	if hook := m.webhook.Load(); hook != nil && a.Count == 1 {
+		hook.send(a)
+	}
+	if m.opts.OnAlert != nil {
+		m.opts.OnAlert(a)
+	}
+}
+
+// Alerts returns the kept alerts, newest (most recently raised or updated)
+// first.
+func (m *Monitor) Alerts() []detect.Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]detect.Alert, len(m.alerts))
+	for i, a := range m.alerts {
+		out[len(m.alerts)-1-i] = a
+	}
+	return out
+}
+
+// Subscribe returns a channel of alerts as they are raised or updated, and
+// the function that ends the subscription.
+func (m *Monitor) Subscribe() (<-chan detect.Alert, func()) {
+	ch := make(chan detect.Alert, 64)
+	m.mu.Lock()
+	m.subs[ch] = struct{}{}
+	m.mu.Unlock()
+	return ch, func() {
+		m.mu.Lock()
+		delete(m.subs, ch)
+		m.mu.Unlock()
+	}
+}
+
+// Dropped is how many events were dropped because the queue was full.
+func (m *Monitor) Dropped() int64 { return m.dropped.Load() }

@@ -1,0 +1,85 @@
+package node
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/monitor"
+	"github.com/portcullis/portcullis/internal/monitor/detect"
+	"github.com/portcullis/portcullis/internal/snapshot"
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+// defaultAutoBlockTTL is autoBlock.ttl when unset.
+const defaultAutoBlockTTL = 15 * time.Minute
+
+// newMonitor creates the node's anomaly detection and has the edge report
+// every completed request to it; Start runs it.
+func (n *Node) newMonitor() {
+	n.monitor = monitor.New(monitor.Options{Log: n.log, OnAlert: n.alerted, OnDrop: n.metrics.MonitorEventDropped})
+	n.server.OnRequest = n.monitor.Observe
+}
+
+// apply serves a snapshot (see server.Apply) and applies its Monitor
+// manifest: the detectors' settings, where alerts go, auto-block.
+func (n *Node) apply(s *snapshot.Snapshot) error {
+	if err := n.server.Apply(s); err != nil {
+		return err
+	}
+	settings := monitor.Settings{Detectors: detect.DefaultConfig()}
+	var autoBlock time.Duration // 0: off
+	if m := s.Policy.Monitor; m != nil {
+		// Validated with the policy: an error here cannot happen.
+		if cfg, err := detect.ParseSettings(m.Spec.Detectors); err == nil {
+			settings.Detectors = cfg
+		}
+		if a := m.Spec.Alerts; a != nil && a.Webhook != "" {
+			settings.Webhook = a.Webhook
+			if a.SecretEnv != "" {
+				settings.Secret = os.Getenv(a.SecretEnv)
+				if settings.Secret == "" {
+					// Receivers that check signatures would refuse unsigned
+					// alerts; sending none is the honest failure.
+					n.log.Error("the alert webhook's secret is not set; alerts are not posted", "secretEnv", a.SecretEnv)
+					settings.Webhook = ""
+				}
+			}
+		}
+		if b := m.Spec.AutoBlock; b != nil && b.Enabled {
+			autoBlock = b.TTL.D()
+			if autoBlock == 0 {
+				autoBlock = defaultAutoBlockTTL
+			}
+		}
+	}
+	n.autoBlock.Store(int64(autoBlock))
+	n.monitor.Configure(settings)
+	return nil
+}
+
+// alerted counts a new alert and, with auto-block on, blocks its subject
+// (an address, a consumer or a key) for the configured time.
+func (n *Node) alerted(a detect.Alert) {
+	if a.Count != 1 {
+		return // a repeat within the cooldown: counted and acted on already
+	}
+	n.metrics.Alert(a.Kind)
+	ttl := time.Duration(n.autoBlock.Load())
+	kind, value, ok := strings.Cut(a.Subject, ":")
+	if ttl == 0 || !ok || kind != store.BlockIP && kind != store.BlockConsumer && kind != store.BlockKey {
+		return
+	}
+	go func() { // off the engine's goroutine: a store write takes milliseconds
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := n.store.CreateBlock(ctx, store.Block{ID: store.NewBlockID(), Kind: kind, Value: value,
+			Reason: "auto-block: " + a.Kind + ": " + a.Detail, Author: "auto-block", ExpiresAt: time.Now().Add(ttl)})
+		if err != nil {
+			n.log.Error("auto-block failed", "alert", a.ID, "subject", a.Subject, "error", err)
+			return
+		}
+		n.log.Warn("block created", "id", b.ID, "kind", b.Kind, "value", b.Value, "reason", b.Reason, "author", b.Author, "expiresAt", b.ExpiresAt, "alert", a.ID)
+	}()
+}
