@@ -97,7 +97,9 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	select {
 	case body := <-received:
-		var b struct{ Alert struct{ ID, Kind, Severity, Subject string } }
+		var b struct {
+			Alert struct{ ID, Kind, Severity, Subject string }
+		}
 		if err := json.Unmarshal(body, &b); err != nil || b.Alert.ID == "" || b.Alert.Subject != "ip:127.0.0.1" {
 			t.Fatalf("webhook body %s", body)
 		}
