@@ -40,7 +40,7 @@ func main() {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd(), blockCmd())
+	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd(), blockCmd(), auditCmd())
 	err := root.Execute()
 	var ue usageError
 	var re refusedError
@@ -113,6 +113,9 @@ func runCmd() *cobra.Command {
 			if opts.ConfigPath == "" {
 				return usageError{errors.New("--config PATH is required")}
 			}
+			if opts.AuditRetention < 0 {
+				return usageError{errors.New("--audit-retention must not be negative (0 keeps records forever)")}
+			}
 			opts.RedisURL = redis
 			opts.ListenAddrs = map[string]string{}
 			for _, l := range listen {
@@ -155,6 +158,7 @@ func runCmd() *cobra.Command {
 	f.StringVar(&redis, "redis", "", "Redis URL for cluster-wide counters")
 	f.StringVar(&opts.AdminAddr, "admin", "127.0.0.1:9901", "the admin API's address")
 	f.StringArrayVar(&listen, "listen", nil, "NAME=ADDR: bind listener NAME at ADDR on this node (repeatable)")
+	f.DurationVar(&opts.AuditRetention, "audit-retention", 30*24*time.Hour, "how long audit records are kept (0 keeps them forever)")
 	f.StringVar(&demoAt, "demo-upstream", "", "also serve the built-in demo upstream at ADDR (for the quickstart)")
 	return cmd
 }

@@ -79,6 +79,7 @@ func New(cfg Config) http.Handler {
 		(&policyAPI{plane: cfg.Plane}).register(protected)
 		(&consumerAPI{store: cfg.Plane.Store()}).register(protected)
 		(&blockAPI{store: cfg.Plane.Store(), log: cfg.Log}).register(protected)
+		(&auditAPI{store: cfg.Plane.Store()}).register(protected)
 	}
 	if cfg.Monitor != nil {
 		(&alertAPI{monitor: cfg.Monitor}).register(protected)

@@ -326,3 +326,59 @@ func IsStatus(err error, status int) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status == status
 }
+
+// AuditRecord is one record of the audit trail; the admin API encodes this
+// same type. The path is redacted (CONTRACT §4).
+type AuditRecord struct {
+	Time          time.Time `json:"time"`
+	RequestID     string    `json:"requestId"`
+	Consumer      string    `json:"consumer"`
+	ClientIP      string    `json:"clientIP"`
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`
+	Route         string    `json:"route"`
+	Status        int       `json:"status"`
+	Decision      string    `json:"decision"`
+	Reason        string    `json:"reason"`
+	PolicyVersion int64     `json:"policyVersion"`
+	LatencyMs     float64   `json:"latencyMs"`
+	Listener      string    `json:"listener"`
+	KeyID         string    `json:"keyId,omitempty"`
+}
+
+// AuditQuery selects audit records: empty fields select everything; Limit
+// 0 is the API's default page size.
+type AuditQuery struct {
+	Consumer string
+	Route    string
+	Since    time.Time
+	Limit    int
+	Cursor   string
+}
+
+// Audit returns one page of audit records, newest first, and the cursor of
+// the next page ("" when none remain).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, string, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"consumer": q.Consumer, "route": q.Route, "cursor": q.Cursor} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out struct {
+		Records []AuditRecord `json:"records"`
+		Next    string        `json:"next"`
+	}
+	path := "/admin/v1/audit"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, nil, &out)
+	return out.Records, out.Next, err
+}

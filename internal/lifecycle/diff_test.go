@@ -77,10 +77,10 @@ func TestChangePaths(t *testing.T) {
 			[]string{`Route r changed listeners ["secure","web"] → ["secure"]`}},
 		{"review added", nil, []string{"gateway.review: {owner: sec, reviewBy: 2027-03-01}"},
 			[]string{`Gateway gw changed review null → {"owner":"sec","reviewBy":"2027-03-01"}`}},
-		{"map entries, plain and not", []string{"monitor.detectors: {scan.paths: {threshold: 20}, bruteforce: {window: 1m}}"}, []string{"monitor.detectors: {scan.paths: {threshold: 30}}"},
+		{"map entries, plain and not", []string{"monitor.detectors: {scan.paths: {threshold: 20}, waf.burst: {window: 1m}}"}, []string{"monitor.detectors: {scan.paths: {threshold: 30}}"},
 			[]string{
-				`Monitor mon changed detectors.bruteforce {"window":"1m"} → null`,
 				`Monitor mon changed detectors["scan.paths"].threshold 20 → 30`,
+				`Monitor mon changed detectors["waf.burst"] {"window":"1m"} → null`,
 			}},
 		{"named list items", []string{"consumer.apiKeys: [{id: a, sha256: " + hash("a") + "}, {id: b, sha256: " + hash("b") + "}]"},
 			[]string{"consumer.apiKeys: [{id: b, sha256: " + hash("c") + "}, {id: c, sha256: " + hash("d") + "}]"},

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"math/big"
 	"net/netip"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/monitor/detect"
 )
 
 // rules is the one table of weakening rules (CONTRACT §4 and the issues of each
@@ -101,7 +101,7 @@ var rules = []rule{
 
 	// The Monitor.
 	onAny(config.KindMonitor, "autoBlock.enabled", autoBlockOff),
-	onChange(config.KindMonitor, "detectors", detectorThresholdRaised),
+	onChange(config.KindMonitor, "detectors", detectorsLessSensitive),
 }
 
 // Defaults the rules judge unset fields at (CONTRACT §2). Those of components
@@ -1089,41 +1089,24 @@ func autoBlockOff(was, now *config.MonitorSpec) string {
 	return "auto-block turned off"
 }
 
-// isThreshold reports whether a detector setting is a threshold: "threshold",
-// or a name ending in "Threshold".
-func isThreshold(key string) bool { return key == "threshold" || strings.HasSuffix(key, "Threshold") }
-
-// number reads a numeric detector setting.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case float64:
-		return n, true
-	}
-	return 0, false
-}
-
-// detectorThresholdRaised: a detector's threshold raised, so it alerts later.
-// Detectors have no types yet, so only their threshold settings are judged:
-// any other change to detectors (one removed, a window changed) is a change,
-// not a weakening.
-func detectorThresholdRaised(was, now *config.MonitorSpec) string {
-	var raised []string
-	for _, name := range sortedKeys(now.Detectors) {
-		for _, k := range sortedKeys(now.Detectors[name]) {
-			w, okw := number(was.Detectors[name][k])
-			n, okn := number(now.Detectors[name][k])
-			if isThreshold(k) && okw && okn && n > w {
-				raised = append(raised, fmt.Sprintf("detector %q %s raised from %v to %v", name, k, w, n))
-			}
+// detectorsLessSensitive: a detector turned off, or set to alert later (a
+// threshold, ratio or factor raised, a window shortened), judged on the
+// detectors' effective settings, defaults included (see
+// detect.LessSensitive). A Monitor removed judges like one with no settings.
+func detectorsLessSensitive(was, now *config.MonitorSpec) string {
+	effective := func(m *config.MonitorSpec) (detect.Config, bool) {
+		if m == nil {
+			return detect.DefaultConfig(), true
 		}
+		cfg, err := detect.ParseSettings(m.Detectors)
+		return cfg, err == nil
 	}
-	return strings.Join(raised, "; ")
+	w, okw := effective(was)
+	n, okn := effective(now)
+	if !okw || !okn {
+		return ""
+	}
+	return strings.Join(detect.LessSensitive(w, n), "; ")
 }
 
 // ---- Helpers ----
@@ -1162,9 +1145,4 @@ func listOrNil(list []string) any {
 		return nil
 	}
 	return list
-}
-
-// sortedKeys lists a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

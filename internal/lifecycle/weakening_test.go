@@ -218,8 +218,10 @@ var weakeningCases = []weakeningCase{
 		[]string{"Monitor mon autoBlock.enabled: auto-block turned off"}},
 	{"monitor removed with auto-block", []string{"monitor.autoBlock: {enabled: true}"}, nil,
 		[]string{"Monitor mon autoBlock.enabled: auto-block turned off"}},
-	{"detector threshold raised", []string{"monitor.detectors: {scan.paths: {threshold: 20, window: 1m}, auth.bruteforce: {failureThreshold: 10}}"}, []string{"monitor.detectors: {scan.paths: {threshold: 50, window: 5m}, auth.bruteforce: {failureThreshold: 12.5}}"},
-		[]string{`Monitor mon detectors: detector "auth.bruteforce" failureThreshold raised from 10 to 12.5; detector "scan.paths" threshold raised from 20 to 50`}},
+	{"detector threshold raised", []string{"monitor.detectors: {scan.paths: {threshold: 20, window: 1m}, auth.bruteforce: {threshold: 10}}"}, []string{"monitor.detectors: {scan.paths: {threshold: 50, window: 5m}, auth.bruteforce: {threshold: 12}}"},
+		[]string{`Monitor mon detectors: detector "auth.bruteforce" threshold raised from 10 to 12; detector "scan.paths" threshold raised from 20 to 50`}},
+	{"detector off, ratio raised, window shortened", []string{"monitor.detectors: {scan.paths: {threshold: 20}}"}, []string{"monitor.detectors: {scan.paths: {threshold: 20}, traffic.surge: {enabled: false}, upstream.errors: {ratio: 0.9, window: 30s}}"},
+		[]string{`Monitor mon detectors: detector "traffic.surge" turned off; detector "upstream.errors" window shortened from 1m0s to 30s; detector "upstream.errors" ratio raised from 0.5 to 0.9`}},
 }
 
 // weakeningLines writes a report's weakening changes as the cases do.

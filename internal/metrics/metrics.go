@@ -38,6 +38,7 @@ type Gateway struct {
 	wafDetections   *prometheus.CounterVec
 	alerts          *prometheus.CounterVec
 	monitorDrops    prometheus.Counter
+	auditDrops      prometheus.Counter
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -99,8 +100,12 @@ func New() *Gateway {
 			Name: "portcullis_monitor_events_dropped_total",
 			Help: "Requests anomaly detection did not see because its queue was full.",
 		}),
+		auditDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_audit_dropped_total",
+			Help: "Audit records dropped because the audit queue was full (each drop is also logged and alerted).",
+		}),
 	}
-	reg.MustRegister(g.alerts, g.monitorDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
+	reg.MustRegister(g.alerts, g.monitorDrops, g.auditDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
 		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
@@ -116,6 +121,19 @@ func (g *Gateway) Registry() *prometheus.Registry { return g.registry }
 
 // Reload counts a configuration load with its result.
 func (g *Gateway) Reload(result string) { g.reloads.WithLabelValues(result).Inc() }
+
+// AuditDropped counts a dropped audit record.
+func (g *Gateway) AuditDropped() { g.auditDrops.Inc() }
+
+// AuditQueueDepth publishes depth, read at each scrape, as the gauge
+// portcullis_audit_queue_depth: the audit records waiting to be written.
+// Call it once.
+func (g *Gateway) AuditQueueDepth(depth func() int) {
+	g.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "portcullis_audit_queue_depth",
+		Help: "Audit records waiting to be written to the store.",
+	}, func() float64 { return float64(depth()) }))
+}
 
 // AccessLogDropped counts a dropped access log line.
 func (g *Gateway) AccessLogDropped() { g.accessLogDrops.Inc() }

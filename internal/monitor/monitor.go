@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,7 @@ type Monitor struct {
 	events   chan detect.Event
 	settings chan Settings
 	dropped  atomic.Int64
+	raised   atomic.Uint64 // numbers the IDs of alerts from Raise
 
 	mu      sync.Mutex
 	alerts  []detect.Alert // oldest first, at most keptAlerts
@@ -193,6 +195,33 @@ func (m *Monitor) raise(a detect.Alert) {
 	if m.opts.OnAlert != nil {
 		m.opts.OnAlert(a)
 	}
+}
+
+// raisedCooldown is how long after an alert from Raise a repeat of its
+// kind and subject updates it instead of starting a new one, as the
+// engine's default cooldown does for its own.
+const raisedCooldown = 10 * time.Minute
+
+// Raise raises an alert found outside the detection engine (the audit
+// writer's drops): it is kept, streamed, posted, logged and reported like
+// the engine's. A repeat of the same kind and subject within
+// raisedCooldown updates the alert (same ID, Count incremented), so that
+// the webhook hears of it once.
+func (m *Monitor) Raise(kind, severity, subject, detail string) {
+	now := time.Now().UTC()
+	a := detect.Alert{Time: now, First: now, Kind: kind, Severity: severity, Subject: subject, Detail: detail, Count: 1}
+	m.mu.Lock()
+	for i := len(m.alerts) - 1; i >= 0; i-- {
+		if p := m.alerts[i]; p.Kind == kind && p.Subject == subject && now.Sub(p.Time) < raisedCooldown {
+			a.ID, a.First, a.Count = p.ID, p.First, p.Count+1
+			break
+		}
+	}
+	m.mu.Unlock()
+	if a.ID == "" {
+		a.ID = "al-" + strconv.FormatInt(now.UnixNano(), 36) + "-r" + strconv.FormatUint(m.raised.Add(1), 36)
+	}
+	m.raise(a)
 }
 
 // Alerts returns the kept alerts, newest (most recently raised or updated)

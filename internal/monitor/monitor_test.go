@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -92,5 +93,24 @@ func TestSign(t *testing.T) {
 	// HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog"), RFC 4231 style vector.
 	if got := Sign("key", []byte("The quick brown fox jumps over the lazy dog")); got != "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8" {
 		t.Fatal(got)
+	}
+}
+
+// TestRaise: an alert raised from outside the engine is kept and streamed,
+// and a repeat of its kind and subject updates it.
+func TestRaise(t *testing.T) {
+	m := New(Options{Log: slog.New(slog.DiscardHandler)})
+	ch, stop := m.Subscribe()
+	defer stop()
+	m.Raise("audit.dropped", detect.SeverityHigh, "audit", "3 dropped")
+	m.Raise("audit.dropped", detect.SeverityHigh, "audit", "5 dropped")
+	m.Raise("store.unavailable", detect.SeverityCritical, "store", "down")
+	first, second := <-ch, <-ch
+	if first.Count != 1 || second.Count != 2 || second.ID != first.ID || second.Detail != "5 dropped" {
+		t.Errorf("a repeat: %+v then %+v", first, second)
+	}
+	got := m.Alerts()
+	if len(got) != 2 || got[0].Kind != "store.unavailable" || got[1].Count != 2 || got[0].ID == got[1].ID {
+		t.Errorf("Alerts = %+v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/monitor"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -20,6 +21,24 @@ const defaultAutoBlockTTL = 15 * time.Minute
 func (n *Node) newMonitor() {
 	n.monitor = monitor.New(monitor.Options{Log: n.log, OnAlert: n.alerted, OnDrop: n.metrics.MonitorEventDropped})
 	n.server.OnRequest = n.monitor.Observe
+}
+
+// startAudit starts the audit trail's writer and has the edge hand it every
+// completed request. Drops are counted, and alerted through the Monitor
+// (newMonitor first).
+func (n *Node) startAudit() {
+	n.audit = audit.New(audit.Options{
+		Store:     n.store,
+		Log:       n.log,
+		Retention: n.opts.AuditRetention,
+		OnDrop:    n.metrics.AuditDropped,
+		Alert: func(detail string) {
+			n.monitor.Raise(audit.AlertDropped, detect.SeverityHigh, "audit", detail)
+		},
+	})
+	n.metrics.AuditQueueDepth(n.audit.Depth)
+	n.server.OnAudit = n.audit.Record
+	n.audit.Start()
 }
 
 // apply serves a snapshot (see server.Apply) and applies its Monitor

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/admin"
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/blocklist"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/control"
@@ -47,7 +48,10 @@ type Options struct {
 	ListenAddrs map[string]string // listener name → address, node-local
 	AdminToken  string            // PORTCULLIS_ADMIN_TOKEN; generated and saved when empty
 	RedisURL    string            // cluster-wide rate-limit counters; "" keeps them in memory
-	Log         *slog.Logger
+	// AuditRetention is how long audit records are kept; 0 keeps them
+	// forever.
+	AuditRetention time.Duration
+	Log            *slog.Logger
 }
 
 // Node is a running gateway.
@@ -59,6 +63,7 @@ type Node struct {
 	keys    authn.Keys       // the store's API keys, kept up to date by follow
 	blocks  blocklist.Holder // the store's active blocks, kept up to date by follow
 	monitor *monitor.Monitor // anomaly detection and alerts
+	audit   *audit.Writer    // the audit trail's writer
 	// autoBlock is the Monitor's autoBlock.ttl in nanoseconds; 0: off.
 	autoBlock atomic.Int64
 	// adminCtx ends with the node, and with it the admin API's alert
@@ -140,12 +145,14 @@ func Start(opts Options) (*Node, error) {
 	}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
 	n.newMonitor()
+	n.startAudit()
 	n.plane = control.New(st, &n.holder, &n.shadows, n.apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
 		if n.cancel != nil {
 			n.cancel()
 		}
 		_ = n.server.Shutdown(ctx)
+		_ = n.audit.Close(ctx)
 		_ = st.Close()
 		return nil, err
 	}
@@ -502,12 +509,24 @@ func (n *Node) ListenerAddrs() map[string]string {
 // AdminAddr returns the admin listener's actual address.
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
 
+// auditCloseTimeout bounds how long Shutdown waits for the audit queue to
+// be written to a store that fails.
+const auditCloseTimeout = 30 * time.Second
+
 // Shutdown stops accepting, drains requests in flight for at most
-// server.DrainTimeout, saves the quota counters and flushes the logs.
+// server.DrainTimeout, writes the audit queue (after the drain, so that
+// every drained request is recorded; before the store closes), saves the
+// quota counters and flushes the logs.
 func (n *Node) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), server.DrainTimeout)
 	defer cancel()
 	err := n.server.Shutdown(ctx)
+	auditCtx, auditCancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+	defer auditCancel()
+	if aerr := n.audit.Close(auditCtx); aerr != nil {
+		n.log.Error("the audit queue was not written whole", "error", aerr)
+		err = errors.Join(err, aerr)
+	}
 	n.adminCancel()
 	_ = n.admin.Shutdown(ctx)
 	n.cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/accesslog"
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
@@ -37,6 +38,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Time: start, RequestID: reqID, Method: r.Method, Path: r.URL.Path,
 		Route: metrics.Unmatched, ClientIP: clientIP,
 	}
+	facts := auditFacts{version: snap.Version, query: r.URL.RawQuery}
 	var routeMetrics *metrics.Route
 	var res proxy.Result
 	ln := snap.ListenerByAddr(e.addr)
@@ -67,6 +69,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			entry.Path = d.Path
 		}
 		entry.Consumer = d.Identity.Consumer
+		facts.keyID = d.Identity.KeyID
 		herr = d.Err
 		if d.Route != nil {
 			entry.Route = d.Route.Name
@@ -85,7 +88,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			herr, wafHit = checkInput(r, d, clientIP, reqID)
 		}
 		if herr == nil {
-			defer e.recordAbort(&entry, routeMetrics)
+			defer e.recordAbort(&entry, routeMetrics, &facts)
 			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start)
 		}
 	}
@@ -93,6 +96,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, herr, reqID)
 		res.Status = herr.Status
 		entry.Decision = herr.Decision
+		facts.reason = herr.Public
 		if herr.Cause != nil {
 			level := slog.LevelDebug
 			if herr.Status >= 500 {
@@ -106,7 +110,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.Status = res.Status
 	entry.Bytes = res.BytesWritten
 	entry.UpstreamLatency = res.UpstreamLatency
-	e.record(&entry, routeMetrics)
+	e.record(&entry, routeMetrics, &facts)
 	if observe := e.srv.OnRequest; observe != nil {
 		ev := detect.Event{Time: start, ClientIP: clientIP, Consumer: entry.Consumer, Route: entry.Route, Path: entry.Path,
 			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: unknownKey, WAFMatched: wafHit}
@@ -161,25 +165,43 @@ func credentialFingerprint(r *http.Request, rt *snapshot.Route) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// record counts a finished request in the metrics and queues its access log line.
-func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route) {
+// auditFacts are what the audit record of a request holds beyond its
+// access log entry.
+type auditFacts struct {
+	version int64  // the policy version of the request's snapshot
+	query   string // the raw query, redacted by the audit writer
+	keyID   string // the API key used, if any
+	reason  string // the refusal's public detail
+}
+
+// record counts a finished request in the metrics and queues its access
+// log line and its audit record.
+func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *auditFacts) {
 	entry.Latency = time.Since(entry.Time)
 	if routeMetrics == nil {
 		routeMetrics = e.srv.unmatched
 	}
 	routeMetrics.Observe(entry.Status, entry.Decision, entry.Latency, entry.UpstreamLatency)
 	e.srv.accessLog().Log(*entry)
+	if rec := e.srv.OnAudit; rec != nil {
+		rec(audit.Record{
+			Time: entry.Time, RequestID: entry.RequestID, Listener: entry.Listener, Method: entry.Method,
+			Path: entry.Path, Query: facts.query, Route: entry.Route, Consumer: entry.Consumer, KeyID: facts.keyID,
+			ClientIP: entry.ClientIP, Status: entry.Status, Decision: entry.Decision, Reason: facts.reason,
+			PolicyVersion: facts.version, Latency: entry.Latency,
+		})
+	}
 }
 
 // recordAbort records a response that was cut off after it started (the
 // upstream or the client failed mid-body): the client's connection is closed,
 // and the request still shows in the metrics and the access log.
-func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route) {
+func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *auditFacts) {
 	if p := recover(); p != nil {
 		if p == http.ErrAbortHandler {
 			entry.Status = http.StatusBadGateway
 			entry.Decision = httperr.DecisionUpstreamError
-			e.record(entry, routeMetrics)
+			e.record(entry, routeMetrics, facts)
 		}
 		panic(p)
 	}

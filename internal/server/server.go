@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/accesslog"
+	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
 	"github.com/portcullis/portcullis/internal/shadow"
@@ -37,6 +38,10 @@ type Server struct {
 	// OnRequest is told of every completed request (anomaly detection);
 	// set it before the first Apply. It must not block.
 	OnRequest func(detect.Event)
+	// OnAudit is handed the audit record of every completed request,
+	// refused and unmatched ones included; set it before the first Apply.
+	// It must not block.
+	OnAudit func(audit.Record)
 
 	holder    *snapshot.Holder
 	shadow    *shadow.Holder

@@ -1,7 +1,7 @@
 // Package store is the gateway's durable state: the append-only, hash-chained
 // history of policy versions, the consumers and their API keys (kept only as
-// hashes), the incident-response blocks, and a feed of changes so that every node of a cluster follows the
-// newest state.
+// hashes), the incident-response blocks, the audit trail, and a feed of
+// changes so that every node of a cluster follows the newest state.
 //
 // This package holds the Store interface, its types, its errors and the
 // version hash. The backends live in subpackages — store/sqlite (embedded,
@@ -95,6 +95,18 @@ type Store interface {
 	AddQuotaCounts(ctx context.Context, counts []QuotaCount, now time.Time) error
 	// QuotaCounts returns every stored counter whose End is after now.
 	QuotaCounts(ctx context.Context, now time.Time) ([]QuotaCount, error)
+
+	// AppendAudit appends records to the audit trail in one transaction,
+	// giving each the next Seq in order. It is the audit writer's group
+	// commit: a batch is durable, or absent, as a whole.
+	AppendAudit(ctx context.Context, records []AuditRecord) error
+	// Audit returns a page of the audit records q selects, newest (highest
+	// Seq) first, and the cursor of the next page ("" when none remain). A
+	// malformed cursor is ErrInvalid.
+	Audit(ctx context.Context, q AuditQuery) (records []AuditRecord, next string, err error)
+	// PruneAudit deletes the audit records older than before and returns
+	// how many it deleted.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 
 	// Watch returns a channel of changes: this store's own writes and, with
 	// a shared backend, those of other nodes. Changes of one kind may be
