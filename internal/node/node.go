@@ -92,6 +92,10 @@ type Node struct {
 	admin      *http.Server
 	adminLn    net.Listener
 	cancel     context.CancelFunc // stops following the store
+	// sigs receives SIGHUP, SIGTERM and SIGINT from the start of Start, so
+	// that one sent before Run (just after "gateway started") waits for it
+	// instead of killing the process.
+	sigs chan os.Signal
 
 	reloadMu     sync.Mutex
 	warningsMu   sync.Mutex
@@ -124,11 +128,13 @@ func Start(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:"),
-		local: ratelimit.NewStore(0)}
+		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4)}
+	signal.Notify(n.sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	n.limits = n.local
 	if opts.RedisURL != "" {
 		ropts, err := redis.ParseURL(opts.RedisURL)
 		if err != nil {
+			signal.Stop(n.sigs)
 			_ = st.Close()
 			return nil, fmt.Errorf("--redis: %v", redactURL(err.Error(), opts.RedisURL))
 		}
@@ -148,11 +154,14 @@ func Start(opts Options) (*Node, error) {
 	n.startAudit()
 	n.plane = control.New(st, &n.holder, &n.shadows, n.apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
 	fail := func(err error) (*Node, error) {
+		signal.Stop(n.sigs)
 		if n.cancel != nil {
 			n.cancel()
 		}
 		_ = n.server.Shutdown(ctx)
-		_ = n.audit.Close(ctx)
+		auditCtx, auditCancel := context.WithTimeout(ctx, auditCloseTimeout)
+		_ = n.audit.Close(auditCtx)
+		auditCancel()
 		_ = st.Close()
 		return nil, err
 	}
@@ -520,6 +529,7 @@ const auditCloseTimeout = 30 * time.Second
 func (n *Node) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), server.DrainTimeout)
 	defer cancel()
+	signal.Stop(n.sigs)
 	err := n.server.Shutdown(ctx)
 	auditCtx, auditCancel := context.WithTimeout(context.Background(), auditCloseTimeout)
 	defer auditCancel()
@@ -543,14 +553,12 @@ func (n *Node) Shutdown() error {
 
 // Run serves until SIGTERM or SIGINT (or ctx ends), reloading on SIGHUP.
 func (n *Node) Run(ctx context.Context) error {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	defer signal.Stop(n.sigs)
 	for {
 		select {
 		case <-ctx.Done():
 			return n.Shutdown()
-		case s := <-sigs:
+		case s := <-n.sigs:
 			if s == syscall.SIGHUP {
 				_ = n.Reload()
 				continue
