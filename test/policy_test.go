@@ -156,6 +156,16 @@ func TestPolicyLifecycle(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "broken at version 2") {
 		t.Errorf("verify after tampering: %d %s", code, errOut)
 	}
+	// A node starting on the tampered store says so in /readyz and raises
+	// an alert.
+	g.stop()
+	g = startGatewayOn(t, "sqlite:"+filepath.Join(g.dir, "portcullis.db"), policyFor(up.URL, "GET"), "public")
+	if _, ready := g.adminGet("/readyz"); !strings.Contains(string(ready), "broken at version 2") {
+		t.Errorf("/readyz after tampering: %s", ready)
+	}
+	if _, alerts := g.adminGet("/admin/v1/alerts"); !strings.Contains(string(alerts), `"kind":"policy.chain_broken"`) {
+		t.Errorf("no alert for the broken chain: %s", alerts)
+	}
 }
 
 // TestAppliesUnderLoadLoseNoRequest applies 20 versions through the admin API

@@ -58,6 +58,7 @@ type Monitor struct {
 	alerts  []detect.Alert // oldest first, at most keptAlerts
 	subs    map[chan detect.Alert]struct{}
 	webhook atomic.Pointer[webhook]
+	hookMu  sync.Mutex // serializes Configure's webhook changes
 }
 
 // New returns a Monitor with the default detectors; Run starts it.
@@ -88,6 +89,20 @@ func (m *Monitor) Observe(ev detect.Event) {
 // Configure applies a policy's Monitor settings. The engine keeps its state
 // unless the detectors' settings changed.
 func (m *Monitor) Configure(s Settings) {
+	// The webhook changes here, at once, so that an alert raised right
+	// after (Raise, at start) already has it.
+	m.hookMu.Lock()
+	if h := m.webhook.Load(); h == nil || h.url != s.Webhook || h.secret != s.Secret {
+		var next *webhook
+		if s.Webhook != "" {
+			next = newWebhook(s.Webhook, s.Secret, m.opts.Log)
+		}
+		m.webhook.Store(next)
+		if h != nil {
+			h.close()
+		}
+	}
+	m.hookMu.Unlock()
 	for {
 		select {
 		case m.settings <- s:
@@ -103,9 +118,9 @@ func (m *Monitor) Configure(s Settings) {
 
 // Run feeds the queued events to the engine until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	l := loop{m: m, cfg: detect.DefaultConfig()}
+	l := loop{cfg: detect.DefaultConfig()}
 	l.engine = detect.New(l.cfg)
-	defer l.closeHook()
+	defer m.closeWebhook()
 	tick := time.NewTicker(tickInterval)
 	defer tick.Stop()
 	for {
@@ -134,32 +149,24 @@ func (m *Monitor) Run(ctx context.Context) {
 
 // loop is Run's state, owned by its goroutine.
 type loop struct {
-	m      *Monitor
 	cfg    detect.Config
 	engine *detect.Engine
-	hook   *webhook
 }
 
-// apply takes new settings: a new engine when the detectors changed (it
-// forgets what it learned), a new webhook when its URL or secret did.
+// apply takes new detector settings: a new engine when they changed (it
+// forgets what it learned).
 func (l *loop) apply(s Settings) {
 	if !reflect.DeepEqual(s.Detectors, l.cfg) {
 		l.cfg, l.engine = s.Detectors, detect.New(s.Detectors)
 	}
-	if l.hook != nil && l.hook.url == s.Webhook && l.hook.secret == s.Secret {
-		return
-	}
-	l.closeHook()
-	if s.Webhook != "" {
-		l.hook = newWebhook(s.Webhook, s.Secret, l.m.opts.Log)
-	}
-	l.m.webhook.Store(l.hook)
 }
 
-func (l *loop) closeHook() {
-	if l.hook != nil {
-		l.hook.close()
-		l.hook = nil
+// closeWebhook stops delivery when the Monitor stops.
+func (m *Monitor) closeWebhook() {
+	m.hookMu.Lock()
+	defer m.hookMu.Unlock()
+	if h := m.webhook.Swap(nil); h != nil {
+		h.close()
 	}
 }
 

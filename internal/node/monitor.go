@@ -13,6 +13,10 @@ import (
 	"github.com/portcullis/portcullis/internal/store"
 )
 
+// alertStoreUnavailable is the kind of the alert raised when a store the node
+// depends on (the policy store, Redis) fails.
+const alertStoreUnavailable = "store.unavailable"
+
 // defaultAutoBlockTTL is autoBlock.ttl when unset.
 const defaultAutoBlockTTL = 15 * time.Minute
 

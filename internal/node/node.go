@@ -189,6 +189,9 @@ func Start(opts Options) (*Node, error) {
 		return fail(err)
 	}
 	n.metrics.Reload("applied")
+	if n.chainWarning != "" { // raised now that the Monitor's webhook is set
+		n.monitor.Raise("policy.chain_broken", "critical", "policy", n.chainWarning)
+	}
 	go n.follow(followCtx, changes)
 	go n.monitor.Run(followCtx)
 	go n.watchReview(followCtx)
@@ -248,10 +251,12 @@ func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
 		case store.KindKeys, store.KindConsumers:
 			if err := n.syncKeys(ctx, ch.Kind == store.KindConsumers); err != nil {
 				n.log.Error("could not reload API keys; the previous set stays in force", "error", err)
+				n.monitor.Raise(alertStoreUnavailable, "high", "store", "could not reload API keys: "+err.Error())
 			}
 		case store.KindBlocks:
 			if err := n.syncBlocks(ctx); err != nil {
 				n.log.Error("could not reload the blocks; the previous set stays in force", "error", err)
+				n.monitor.Raise(alertStoreUnavailable, "high", "store", "could not reload the blocks: "+err.Error())
 			}
 		}
 	}
@@ -361,6 +366,7 @@ func (n *Node) limitStoreFailed(err error) {
 	last := n.lastLimitErr.Load()
 	if now-last > int64(10*time.Second) && n.lastLimitErr.CompareAndSwap(last, now) {
 		n.log.Error("the rate-limit counter store failed; routes follow their onStoreFailure", "error", err)
+		n.monitor.Raise(alertStoreUnavailable, "high", "redis", "the rate-limit and quota counter store failed; routes follow their onStoreFailure: "+err.Error())
 	}
 }
 
@@ -490,6 +496,7 @@ func (n *Node) watchReview(ctx context.Context) {
 		n.metrics.SetReviewOverdue(overdue)
 		if overdue && now.Sub(lastWarned) >= 24*time.Hour {
 			n.log.Warn("policy review overdue", "detail", msg)
+			n.monitor.Raise("policy.review_overdue", "low", "policy", msg)
 			lastWarned = now
 		} else if !overdue {
 			lastWarned = time.Time{}
