@@ -38,7 +38,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Time: start, RequestID: reqID, Method: r.Method, Path: r.URL.Path,
 		Route: metrics.Unmatched, ClientIP: clientIP,
 	}
-	facts := auditFacts{version: snap.Version, query: r.URL.RawQuery}
+	facts := requestFacts{version: snap.Version, query: r.URL.RawQuery}
 	var routeMetrics *metrics.Route
 	var res proxy.Result
 	ln := snap.ListenerByAddr(e.addr)
@@ -49,8 +49,6 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// upstream ("" when no policy decided): what a shadow compares, since
 	// the candidate is not given the body.
 	policyDecision := ""
-	var unknownKey string // a fingerprint of a credential that did not authenticate
-	wafHit := false       // the WAF's anomaly threshold was reached
 	herr := checkHTTP(r, snap.MaxHeaderBytes)
 	switch {
 	case herr != nil:
@@ -75,7 +73,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			entry.Route = d.Route.Name
 			routeMetrics = d.Route.Metrics
 			if herr != nil && herr.Decision == httperr.DecisionUnauthenticated {
-				unknownKey = credentialFingerprint(r, d.Route)
+				facts.unknownKey = credentialFingerprint(r, d.Route)
 			}
 		}
 		if d.Limited && herr == nil {
@@ -85,7 +83,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			herr = limitBody(w, r, d.Route.MaxBodyBytes, snap.BodyIdleTimeout)
 		}
 		if herr == nil {
-			herr, wafHit = checkInput(r, d, clientIP, reqID)
+			herr, facts.wafHit = checkInput(r, d, clientIP, reqID)
 		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics, &facts)
@@ -111,14 +109,6 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.Bytes = res.BytesWritten
 	entry.UpstreamLatency = res.UpstreamLatency
 	e.record(&entry, routeMetrics, &facts)
-	if observe := e.srv.OnRequest; observe != nil {
-		ev := detect.Event{Time: start, ClientIP: clientIP, Consumer: entry.Consumer, Route: entry.Route, Path: entry.Path,
-			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: unknownKey, WAFMatched: wafHit}
-		if routeMetrics == nil {
-			ev.Route = ""
-		}
-		observe(ev)
-	}
 	if run := e.srv.shadow.Load(); run != nil && policyDecision != "" {
 		route := entry.Route
 		if routeMetrics == nil {
@@ -165,21 +155,25 @@ func credentialFingerprint(r *http.Request, rt *snapshot.Route) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// auditFacts are what the audit record of a request holds beyond its
-// access log entry.
-type auditFacts struct {
-	version int64  // the policy version of the request's snapshot
-	query   string // the raw query, redacted by the audit writer
-	keyID   string // the API key used, if any
-	reason  string // the refusal's public detail
+// requestFacts are what the audit record and anomaly detection need of a
+// request beyond its access log entry.
+type requestFacts struct {
+	version    int64  // the policy version of the request's snapshot
+	query      string // the raw query, redacted by the audit writer
+	keyID      string // the API key used, if any
+	reason     string // the refusal's public detail
+	unknownKey string // a fingerprint of a credential that did not authenticate
+	wafHit     bool   // the WAF's anomaly threshold was reached
 }
 
-// record counts a finished request in the metrics and queues its access
-// log line and its audit record.
-func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *auditFacts) {
+// record counts a finished request in the metrics, queues its access log
+// line and its audit record, and hands it to anomaly detection — every
+// finished request, those cut off mid-response included.
+func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *requestFacts) {
 	entry.Latency = time.Since(entry.Time)
+	route := entry.Route // anomaly detection's: "" when no route matched
 	if routeMetrics == nil {
-		routeMetrics = e.srv.unmatched
+		routeMetrics, route = e.srv.unmatched, ""
 	}
 	routeMetrics.Observe(entry.Status, entry.Decision, entry.Latency, entry.UpstreamLatency)
 	e.srv.accessLog().Log(*entry)
@@ -191,12 +185,16 @@ func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts
 			PolicyVersion: facts.version, Latency: entry.Latency,
 		})
 	}
+	if observe := e.srv.OnRequest; observe != nil {
+		observe(detect.Event{Time: entry.Time, ClientIP: entry.ClientIP, Consumer: entry.Consumer, Route: route, Path: entry.Path,
+			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: facts.unknownKey, WAFMatched: facts.wafHit})
+	}
 }
 
 // recordAbort records a response that was cut off after it started (the
 // upstream or the client failed mid-body): the client's connection is closed,
 // and the request still shows in the metrics and the access log.
-func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *auditFacts) {
+func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, facts *requestFacts) {
 	if p := recover(); p != nil {
 		if p == http.ErrAbortHandler {
 			entry.Status = http.StatusBadGateway
