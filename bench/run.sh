@@ -4,6 +4,7 @@
 #   direct            wrk → backend nginx (1 worker, `return 200 "ok\n"`): the ceiling
 #   nginx proxy       wrk → nginx (2 workers, keepalive upstream) → backend: the yardstick
 #   portcullis ...    wrk → bin/portcullis (one route per row) → backend
+#   ..., audit off    the bare route on a second bin/portcullis run with --audit=false
 #
 # Everything listens on 127.0.0.1 on free ports; every process started here is stopped
 # on exit (success, failure or Ctrl-C). The table is printed and appended to
@@ -48,6 +49,9 @@ declare_targets() {
     target "direct" "http://127.0.0.1:$BACKEND_PORT/"
     target "nginx proxy" "http://127.0.0.1:$NGINX_PORT/"
     portcullis_route "portcullis bare" /
+    # The same route on a second Portcullis process started with --audit=false: the
+    # difference between the two rows is what the audit trail costs.
+    target "portcullis bare, audit off" "http://127.0.0.1:$NOAUDIT_PORT/"
 
     # API key + roles: a Consumer whose key is declared by its SHA-256, sent by wrk.
     local key=bench-key-0123456789
@@ -79,6 +83,16 @@ EOF
     # GET with a query, beside the same route with the WAF off.
     portcullis_route "portcullis waf off" /waf-off "waf: {mode: off}"
     portcullis_route "portcullis waf" /waf "waf: {mode: block}"
+
+    # TLS (HTTP/1.1 over TLS 1.3, keep-alive: the handshake once per connection, then the
+    # record layer): nginx with the same certificate in front of the same backend, and an
+    # HTTPS listener on Portcullis serving the bare route.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -keyout "$RUN_DIR/key.pem" -out "$RUN_DIR/cert.pem" 2>/dev/null
+    target "nginx proxy tls" "https://127.0.0.1:$NGINX_TLS_PORT/"
+    take_port PC_TLS_PORT
+    portcullis_listener tls "$PC_TLS_PORT" "protocol: HTTPS" "tls: {certFile: $RUN_DIR/cert.pem, keyFile: $RUN_DIR/key.pem}"
+    target "portcullis bare tls" "https://127.0.0.1:$PC_TLS_PORT/"
 }
 
 # b64url: standard input as unpadded base64url.
@@ -156,6 +170,22 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 # Processes we started: name → pid, stopped by cleanup in reverse order.
 PROC_NAMES=() PROC_PIDS=()
 remember() { PROC_NAMES+=("$1"); PROC_PIDS+=("$2"); }
+
+# PORT_PIDS[PORT]: the pid of the server we started on PORT, for its CPU time.
+declare -A PORT_PIDS
+
+# cpu_ticks PORT: the CPU time (user + system, in clock ticks) used so far by the server
+# on PORT and its children (nginx's workers); 0 when we did not start it.
+cpu_ticks() {
+    local pid=${PORT_PIDS[$1]:-} p total=0 ticks
+    [[ -n $pid ]] || { echo 0; return; }
+    for p in $pid $(pgrep -P "$pid" || true); do
+        # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the name.
+        ticks=$(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
 
 # stop NAME PID SECONDS: SIGTERM (nginx: fast shutdown; portcullis: drain and exit 0),
 # then SIGKILL if it is still there after SECONDS.
@@ -269,14 +299,18 @@ take_port() {
 mkdir -p "$OUT"
 RUN_DIR=$(mktemp -d "$OUT/run.XXXXXX")
 chmod 755 "$RUN_DIR"   # nginx workers run as nobody when we are root
-rm -rf "$OUT/wrk" "$OUT/access.log" "$OUT"/portcullis.db*   # a fresh store and log each run
+rm -rf "$OUT/wrk" "$OUT/access.log" "$OUT"/portcullis.db* "$OUT"/portcullis-noaudit.db*   # a fresh store and log each run
 mkdir -p "$OUT/wrk"
 
-read -ra PORT_POOL <<<"$(free_ports 12)"
+read -ra PORT_POOL <<<"$(free_ports 16)"
 take_port BACKEND_PORT
 take_port NGINX_PORT
 take_port PORTCULLIS_PORT
 take_port ADMIN_PORT
+take_port NOAUDIT_PORT
+take_port NOAUDIT_ADMIN_PORT
+take_port NGINX_TLS_PORT
+take_port NOAUDIT_TLS_PORT
 portcullis_listener bench "$PORTCULLIS_PORT"
 declare_targets
 
@@ -314,6 +348,7 @@ EOF
     # daemon off: the master stays our child, so $! is its pid (the one in nginx.pid too).
     "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' &
     remember "$name nginx" $!
+    PORT_PIDS[$port]=$!
     if ! (wait_http "$name nginx" $! "http://127.0.0.1:$port/"); then
         tail -n 20 "$dir/error.log" >&2
         exit 1
@@ -341,12 +376,17 @@ start_nginx proxy 2 "$NGINX_PORT" "
     }
     server {
         listen 127.0.0.1:$NGINX_PORT;
+        listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+        ssl_certificate $RUN_DIR/cert.pem;
+        ssl_certificate_key $RUN_DIR/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
         }
     }"
+PORT_PIDS[$NGINX_TLS_PORT]=${PORT_PIDS[$NGINX_PORT]}   # the same nginx serves both
 
 # Portcullis: one listener, the routes declared above, a Service for the backend.
 # The access log stays on (the default) but goes to a file, not to our terminal.
@@ -373,8 +413,21 @@ PORTCULLIS_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') \
     "$BIN" run --config "$MANIFEST" --admin "127.0.0.1:$ADMIN_PORT" --store "sqlite:$OUT/portcullis.db" \
     >"$OUT/portcullis.log" 2>&1 &
 remember portcullis $!
+PORT_PIDS[$PORTCULLIS_PORT]=$!
+PORT_PIDS[$PC_TLS_PORT]=$!
 if ! (wait_http portcullis $! "http://127.0.0.1:$PORTCULLIS_PORT/"); then
     tail -n 20 "$OUT/portcullis.log" >&2
+    exit 1
+fi
+
+say "starting portcullis --audit=false on 127.0.0.1:$NOAUDIT_PORT (log in bench/out/portcullis-noaudit.log)"
+PORTCULLIS_ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') \
+    "$BIN" run --config "$MANIFEST" --listen "bench=127.0.0.1:$NOAUDIT_PORT" --listen "tls=127.0.0.1:$NOAUDIT_TLS_PORT" --admin "127.0.0.1:$NOAUDIT_ADMIN_PORT" \
+    --store "sqlite:$OUT/portcullis-noaudit.db" --audit=false >"$OUT/portcullis-noaudit.log" 2>&1 &
+remember "portcullis --audit=false" $!
+PORT_PIDS[$NOAUDIT_PORT]=$!
+if ! (wait_http "portcullis --audit=false" $! "http://127.0.0.1:$NOAUDIT_PORT/"); then
+    tail -n 20 "$OUT/portcullis-noaudit.log" >&2
     exit 1
 fi
 
@@ -390,7 +443,7 @@ done
 # ---------------------------------------------------------------------------------
 # Measure
 # ---------------------------------------------------------------------------------
-# parse_wrk FILE → "rps p50_us p99_us non2xx socket_errors"
+# parse_wrk FILE → "rps p50_us p99_us non2xx socket_errors requests"
 parse_wrk() {
     awk '
         function us(v) {   # wrk prints 412.00us, 1.23ms, 2.00s, 1.00m
@@ -403,9 +456,10 @@ parse_wrk() {
         /^ +50% /                     { p50 = us($2) }
         /^ +99% /                     { p99 = us($2) }
         /^Requests\/sec:/             { rps = $2 }
+        / requests in /               { reqs = $1 }
         /Non-2xx or 3xx responses:/   { bad = $NF }
         /Socket errors:/              { gsub(",", ""); err = $4 + $6 + $8 + $10 }
-        END { printf "%s %s %s %d %d\n", rps + 0, p50 + 0, p99 + 0, bad, err }
+        END { printf "%s %s %s %d %d %d\n", rps + 0, p50 + 0, p99 + 0, bad, err, reqs }
     ' "$1"
 }
 
@@ -421,7 +475,8 @@ run_wrk() {
     return "$rc"
 }
 
-declare -A RPS P50 P99 NOTE   # [target index] → space-separated values, one per round
+declare -A RPS P50 P99 CPU NOTE   # [target index] → space-separated values, one per round
+CLK_TCK=$(getconf CLK_TCK)
 n=${#T_NAMES[@]}
 
 # Everything here shares 2 cores with wrk: other work on the machine skews the figures.
@@ -442,14 +497,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
         # (Portcullis appends, so truncating under it is safe).
         [[ ! -f $OUT/access.log ]] || : >"$OUT/access.log"
         run_wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null 2>&1 || true
+        port=$(sed -E 's|^https?://127\.0\.0\.1:([0-9]+).*|\1|' <<<"$url")
+        ticks0=$(cpu_ticks "$port")
         if ! run_wrk "${args[@]}" -d"$DURATION" --latency "$url" >"$file" 2>&1; then
             NOTE[$i]+="wrk failed (round $round); "
             say "wrk failed: $(head -c 300 "$file")"
-            RPS[$i]+="0 " P50[$i]+="0 " P99[$i]+="0 "
+            RPS[$i]+="0 " P50[$i]+="0 " P99[$i]+="0 " CPU[$i]+="0 "
             continue
         fi
-        read -r rps p50 p99 bad err < <(parse_wrk "$file")
+        ticks=$(($(cpu_ticks "$port") - ticks0))
+        read -r rps p50 p99 bad err reqs < <(parse_wrk "$file")
         RPS[$i]+="$rps " P50[$i]+="$p50 " P99[$i]+="$p99 "
+        CPU[$i]+="$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN {printf "%.1f", n ? t / hz * 1e6 / n : 0}') "
         ((bad == 0)) || NOTE[$i]+="$bad non-2xx responses (round $round); "
         ((err == 0)) || NOTE[$i]+="$err socket errors (round $round); "
         [[ $rps != 0 ]] || NOTE[$i]+="no responses (round $round); "
@@ -468,7 +527,7 @@ for i in "${!T_NAMES[@]}"; do
     [[ ${T_NAMES[i]} == "$REFERENCE" && -z ${NOTE[$i]:-} ]] && ref_rps=$(median "${RPS[$i]}")
 done
 
-# Rows: target | requests/s | p50 | p99 | vs nginx proxy | notes
+# Rows: target | requests/s | p50 | p99 | vs nginx proxy | CPU/request | notes
 ROWS=()
 for i in "${!T_NAMES[@]}"; do
     rps=$(median "${RPS[$i]}")
@@ -476,7 +535,7 @@ for i in "${!T_NAMES[@]}"; do
     [[ -z ${NOTE[$i]:-} && -n $ref_rps ]] && ratio=$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN {printf "%.2f", a / b}')
     note=${NOTE[$i]:-}
     [[ -z $note ]] || note="INVALID: ${note%; }"
-    ROWS+=("${T_NAMES[i]}|$(thousands "$rps")|$(ms "$(median "${P50[$i]}")")|$(ms "$(median "${P99[$i]}")")|$ratio|$note")
+    ROWS+=("${T_NAMES[i]}|$(thousands "$rps")|$(ms "$(median "${P50[$i]}")")|$(ms "$(median "${P99[$i]}")")|$ratio|$(median "${CPU[$i]}") µs|$note")
 done
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no-commit")
@@ -492,10 +551,10 @@ rounds_text="1 round"
 ((ROUNDS == 1)) || rounds_text="$ROUNDS rounds, median"
 
 echo
-printf '%-20s %12s %10s %10s %15s  %s\n' target requests/s p50 p99 "vs $REFERENCE" notes
+printf '%-28s %12s %10s %10s %15s %12s  %s\n' target requests/s p50 p99 "vs $REFERENCE" CPU/request notes
 for row in "${ROWS[@]}"; do
-    IFS='|' read -r name rps p50 p99 ratio note <<<"$row"
-    printf '%-20s %12s %10s %10s %15s  %s\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$note"
+    IFS='|' read -r name rps p50 p99 ratio cpu_req note <<<"$row"
+    printf '%-28s %12s %10s %10s %15s %12s  %s\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu_req" "$note"
 done
 echo
 echo "($when, commit $commit, $(nproc) cores, load $LOAD, wrk -t$THREADS -c$CONNECTIONS, $WARMUP warm-up + $DURATION, $rounds_text; raw wrk output in bench/out/wrk/)"
@@ -513,6 +572,11 @@ the same setup moves ±20% from run to run on a shared 2-core machine.
   rise with queueing; they are not the latency of an idle gateway.
 - **vs nginx proxy**: requests/s divided by the nginx reverse proxy's in the same run; 1.00 is
   as fast as nginx, and *direct* (wrk straight to the backend) is the ceiling for any proxy.
+- **CPU/request**: the CPU time (user + system) the target's own processes used during the
+  measured run, divided by its requests: for *direct* the backend nginx, for *nginx proxy*
+  the proxy nginx, for a Portcullis row that Portcullis process (not the backend or wrk).
+  It moves far less than requests/s on a shared machine, so it is the figure to compare
+  when two rows differ by a few percent.
 - A row marked **INVALID** saw error responses, socket errors or no responses: it measured
   failures, not the gateway, and has no ratio.
 EOF
@@ -524,8 +588,8 @@ fi
     echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, load average $LOAD at start. wrk $wrk_version, $THREADS threads, $CONNECTIONS connections,"
     echo "$WARMUP warm-up + $DURATION measured per target, $rounds_text. nginx $nginx_version; portcullis built with ${go_version:-unknown Go}."
     echo
-    echo "| target | requests/s | p50 | p99 | vs $REFERENCE | notes |"
-    echo "|---|--:|--:|--:|--:|---|"
+    echo "| target | requests/s | p50 | p99 | vs $REFERENCE | CPU/request | notes |"
+    echo "|---|--:|--:|--:|--:|--:|---|"
     for row in "${ROWS[@]}"; do
         echo "| ${row//|/ | } |"
     done

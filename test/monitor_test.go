@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,8 +118,32 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &list) != nil || len(list.Alerts) < 2 {
 		t.Fatalf("alerts: %d %s", resp.StatusCode, body)
 	}
-	if _, metrics := g.adminGet("/metrics"); !strings.Contains(string(metrics), `portcullis_alerts_total{kind="auth.key_enumeration"} 1`) {
-		t.Error("the alert is not counted")
+	_, metrics := g.adminGet("/metrics")
+	for _, want := range []string{`portcullis_alerts_total{kind="auth.key_enumeration"} 1`, `portcullis_auth_failures_total{route="api"} 30`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics: no %s", want)
+		}
+	}
+
+	// The alerts are kept in the store: a restarted node lists them.
+	g.signal(syscall.SIGTERM)
+	if code := g.waitExit(15 * time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	again := startGatewayOn(t, "sqlite:"+filepath.Join(g.dir, "portcullis.db"), monitorPolicy(up.URL, ""), "public")
+	resp, body = again.adminGet("/admin/v1/alerts")
+	var after struct{ Alerts []struct{ ID string } }
+	if resp.StatusCode != 200 || json.Unmarshal(body, &after) != nil {
+		t.Fatalf("alerts after a restart: %d %s", resp.StatusCode, body)
+	}
+	kept := map[string]bool{}
+	for _, a := range after.Alerts {
+		kept[a.ID] = true
+	}
+	for _, a := range list.Alerts {
+		if !kept[a.ID] {
+			t.Errorf("alert %s (%s) was not kept across the restart: %s", a.ID, a.Kind, body)
+		}
 	}
 }
 

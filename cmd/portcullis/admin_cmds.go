@@ -21,13 +21,22 @@ import (
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
-// adminClient reads PORTCULLIS_ADMIN_URL and PORTCULLIS_ADMIN_TOKEN.
+// adminClient reads PORTCULLIS_ADMIN_URL and PORTCULLIS_ADMIN_TOKEN and,
+// for an https:// URL, PORTCULLIS_ADMIN_CA (the admin certificate's CA when
+// it is not in the system roots) and PORTCULLIS_ADMIN_CLIENT_CERT and
+// PORTCULLIS_ADMIN_CLIENT_KEY (when the admin requires a client
+// certificate).
 func adminClient() *adminclient.Client {
 	base := os.Getenv("PORTCULLIS_ADMIN_URL")
 	if base == "" {
 		base = "http://127.0.0.1:9901"
 	}
-	return adminclient.New(base, os.Getenv("PORTCULLIS_ADMIN_TOKEN"))
+	token := os.Getenv("PORTCULLIS_ADMIN_TOKEN")
+	if !strings.HasPrefix(base, "https://") {
+		return adminclient.New(base, token)
+	}
+	return adminclient.NewTLS(base, token, adminclient.TLS{CAFile: os.Getenv("PORTCULLIS_ADMIN_CA"),
+		CertFile: os.Getenv("PORTCULLIS_ADMIN_CLIENT_CERT"), KeyFile: os.Getenv("PORTCULLIS_ADMIN_CLIENT_KEY")})
 }
 
 // reportAdminError prints what the admin API said, every problem on its own line.

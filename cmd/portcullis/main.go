@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/portcullis/portcullis/internal/certs"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/demo"
 	"github.com/portcullis/portcullis/internal/node"
@@ -104,6 +106,8 @@ func runCmd() *cobra.Command {
 		listen []string
 		redis  string
 		demoAt string
+		// The admin listener's TLS files.
+		adminCert, adminKey, adminClientCA string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --config PATH",
@@ -117,6 +121,13 @@ func runCmd() *cobra.Command {
 				return usageError{errors.New("--audit-retention must not be negative (0 keeps records forever)")}
 			}
 			opts.RedisURL = redis
+			switch {
+			case adminCert != "" && adminKey != "":
+				opts.AdminTLS = &certs.Source{Pairs: []certs.Pair{{CertFile: adminCert, KeyFile: adminKey}}, ClientCAFile: adminClientCA}
+			case adminCert != "" || adminKey != "" || adminClientCA != "":
+				return usageError{errors.New("--admin-tls-cert and --admin-tls-key go together (--admin-client-ca needs both)")}
+			}
+			opts.Version = version
 			opts.ListenAddrs = map[string]string{}
 			for _, l := range listen {
 				name, addr, ok := strings.Cut(l, "=")
@@ -159,6 +170,14 @@ func runCmd() *cobra.Command {
 	f.StringVar(&opts.AdminAddr, "admin", "127.0.0.1:9901", "the admin API's address")
 	f.StringArrayVar(&listen, "listen", nil, "NAME=ADDR: bind listener NAME at ADDR on this node (repeatable)")
 	f.DurationVar(&opts.AuditRetention, "audit-retention", 30*24*time.Hour, "how long audit records are kept (0 keeps them forever)")
+	f.BoolFunc("audit", "record every call in the audit trail (default true; --audit=false only to measure its cost)", func(v string) error {
+		on, err := strconv.ParseBool(v)
+		opts.NoAudit = !on
+		return err
+	})
+	f.StringVar(&adminCert, "admin-tls-cert", "", "serve the admin API over TLS with this certificate (PEM; reloaded when it changes)")
+	f.StringVar(&adminKey, "admin-tls-key", "", "the admin certificate's private key (PEM)")
+	f.StringVar(&adminClientCA, "admin-client-ca", "", "require admin clients to present a certificate of this CA (PEM)")
 	f.StringVar(&demoAt, "demo-upstream", "", "also serve the built-in demo upstream at ADDR (for the quickstart)")
 	return cmd
 }

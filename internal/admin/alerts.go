@@ -38,9 +38,11 @@ func alertToJSON(a detect.Alert) alertJSON {
 	return alertJSON{ID: a.ID, Time: a.Time.UTC(), First: a.First.UTC(), Kind: a.Kind, Severity: a.Severity, Subject: a.Subject, Detail: a.Detail, Count: a.Count}
 }
 
-// list answers {alerts: [...]}, newest first.
-func (a *alertAPI) list(w http.ResponseWriter, _ *http.Request) {
-	alerts := a.monitor.Alerts()
+// list answers {alerts: [...]}, newest first: this node's and the store's
+// (every node's, on a shared store). When the store cannot be read, the
+// node's own are still listed.
+func (a *alertAPI) list(w http.ResponseWriter, r *http.Request) {
+	alerts, _ := a.monitor.List(r.Context())
 	out := make([]alertJSON, len(alerts))
 	for i, al := range alerts {
 		out[i] = alertToJSON(al)

@@ -7,12 +7,15 @@ package adminclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +26,55 @@ type Client struct {
 	base  string
 	token string
 	http  *http.Client
+	err   error // a TLS setting that failed (NewTLS): every call returns it
 }
 
 // New returns a client for the admin API at base (e.g. http://127.0.0.1:9901)
 // that authenticates with token.
 func New(base, token string) *Client {
 	return &Client{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// TLS are the files of a client of an admin API served over TLS.
+type TLS struct {
+	CAFile            string // the admin certificate's CA; "" for the system roots
+	CertFile, KeyFile string // a client certificate, when the admin requires one
+}
+
+// NewTLS is New for an https:// base: it verifies the admin's certificate
+// against t.CAFile (or the system roots) and presents t's client
+// certificate if it has one. A file that fails to load fails every call.
+func NewTLS(base, token string, t TLS) *Client {
+	c := New(base, token)
+	cfg, err := t.config()
+	if err != nil {
+		c.err = fmt.Errorf("admin TLS settings: %w", err)
+		return c
+	}
+	c.http.Transport = &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}
+	return c
+}
+
+func (t TLS) config() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate in it", t.CAFile)
+		}
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // Error is an answer other than 2xx.
@@ -55,6 +101,9 @@ func (e *Error) Error() string {
 
 // do sends a request and decodes a 2xx JSON answer into out (may be nil).
 func (c *Client) do(ctx context.Context, method, path string, header http.Header, body io.Reader, out any) error {
+	if c.err != nil {
+		return c.err
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err

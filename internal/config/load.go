@@ -105,6 +105,10 @@ func resolveFiles(m manifest) {
 				resolve(&t.CertFile)
 				resolve(&t.KeyFile)
 				resolve(&t.ClientCAFile)
+				for j := range t.Certificates {
+					resolve(&t.Certificates[j].CertFile)
+					resolve(&t.Certificates[j].KeyFile)
+				}
 			}
 		}
 		for _, site := range m.Spec.routeSites() {

@@ -77,11 +77,21 @@ type Listener struct {
 
 // ListenerTLS is an HTTPS listener's certificate and client-certificate policy.
 type ListenerTLS struct {
-	CertFile     string `yaml:"certFile"`
-	KeyFile      string `yaml:"keyFile"`
-	ClientCAFile string `yaml:"clientCAFile"`
-	MinVersion   string `yaml:"minVersion"`
-	HSTS         *HSTS  `yaml:"hsts"`
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+	// Certificates are more certificate/key pairs, served by SNI
+	// (extension to CONTRACT §2): a client naming one of their hosts gets
+	// that one, any other the certFile/keyFile pair.
+	Certificates []CertPair `yaml:"certificates"`
+	ClientCAFile string     `yaml:"clientCAFile"`
+	MinVersion   string     `yaml:"minVersion"`
+	HSTS         *HSTS      `yaml:"hsts"`
+}
+
+// CertPair is a certificate chain and its key, PEM files.
+type CertPair struct {
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
 }
 
 // HSTS adds Strict-Transport-Security to every response of a listener.

@@ -9,11 +9,6 @@ import "fmt"
 func (c checker) refuseUnimplemented() {
 	switch m := c.d.m.(type) {
 	case *Gateway:
-		for i, l := range m.Spec.Listeners {
-			path := indexPath("spec.listeners", i)
-			c.refuse(l.Protocol == "HTTPS", path+".protocol", "protocol HTTPS")
-			c.refuse(l.TLS != nil, path+".tls", "listener tls")
-		}
 		for _, site := range m.Spec.routeSites() {
 			r, path := site.r, site.path
 			if a := r.Authentication; a != nil {
@@ -25,7 +20,6 @@ func (c checker) refuseUnimplemented() {
 			c.refuse(r.AI != nil, path+".ai", "ai")
 		}
 	case *Service:
-		c.refuse(m.Spec.TLS != nil, "spec.tls", "Service tls")
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
 	}
 }

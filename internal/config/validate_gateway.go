@@ -158,6 +158,15 @@ func (c checker) listenerTLS(l *Listener, path string) {
 			c.at(path+".tls.keyFile", "tls.keyFile is required")
 		}
 	}
+	for j, p := range t.Certificates {
+		cp := indexPath(path+".tls.certificates", j)
+		if p.CertFile == "" {
+			c.at(cp+".certFile", "certFile is required")
+		}
+		if p.KeyFile == "" {
+			c.at(cp+".keyFile", "keyFile is required")
+		}
+	}
 	c.oneOf(path+".tls.minVersion", "tls.minVersion", t.MinVersion, false, "1.2", "1.3")
 	if t.HSTS != nil {
 		c.positive(path+".tls.hsts.maxAge", "tls.hsts.maxAge", int64(t.HSTS.MaxAge), true)

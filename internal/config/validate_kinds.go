@@ -1,10 +1,14 @@
 package config
 
 import (
+	"errors"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/monitor/detect"
+	"github.com/portcullis/portcullis/internal/proxy"
 )
 
 // service checks a Service: its URLs, tls and health check.
@@ -21,12 +25,43 @@ func (c checker) service(s *ServiceSpec) {
 	for i, u := range s.URLs {
 		c.url(indexPath("spec.urls", i), "url", u, false)
 	}
-	if t := s.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
-		c.at("spec.tls", "tls.certFile and tls.keyFile go together")
+	if s.TLS != nil {
+		c.serviceTLS(s)
 	}
 	if h := s.HealthCheck; h != nil && h.Path != "" && !strings.HasPrefix(h.Path, "/") {
 		c.at("spec.healthCheck.path", "healthCheck.path %q must start with \"/\"", h.Path)
 	}
+}
+
+// serviceTLS checks a Service's tls: an https URL for it to apply to, settings
+// that do not contradict each other, and files that load. The files are read
+// here too (and again on every compile), so that `validate` reports a missing
+// or broken one at its field, not only a reload.
+func (c checker) serviceTLS(s *ServiceSpec) {
+	t := s.TLS
+	if !slices.ContainsFunc(append([]string{s.URL}, s.URLs...), isHTTPS) {
+		c.at("spec.tls", "tls applies to https:// URLs only, and this Service has none")
+	}
+	if t.InsecureSkipVerify && t.CAFile != "" {
+		c.at("spec.tls.insecureSkipVerify", "set tls.caFile or tls.insecureSkipVerify, not both (insecureSkipVerify ignores the CA)")
+	}
+	if sn := t.ServerName; strings.ContainsAny(sn, "/@ \t") || strings.Contains(sn, ":") && net.ParseIP(sn) == nil {
+		c.at("spec.tls.serverName", "tls.serverName %q must be a host name, without scheme, port or path", sn)
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		c.at("spec.tls", "tls.certFile and tls.keyFile go together")
+		return
+	}
+	var fe *proxy.TLSFileError
+	if _, _, err := proxy.LoadTLS(proxy.ClientTLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}); errors.As(err, &fe) {
+		c.at("spec.tls."+fe.Field, "%v", fe)
+	}
+}
+
+// isHTTPS reports whether raw is an https URL.
+func isHTTPS(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "https"
 }
 
 // jwtAlgorithms are the signature algorithms an oauth2 or jwt AuthProvider may

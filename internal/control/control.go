@@ -232,6 +232,30 @@ func (p *Plane) activate(snap *snapshot.Snapshot, v store.Version) error {
 	return nil
 }
 
+// recompile compiles the active snapshot's policy again and swaps it in, so
+// that files its manifests name are read again; what did not change
+// (upstreams with their pooled connections, authenticators) is carried
+// over. When it fails, the active snapshot keeps serving. Before anything is
+// active there is nothing to do: LoadActive compiles it.
+func (p *Plane) recompile() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.holder.Load()
+	if cur == nil {
+		return nil
+	}
+	snap, err := snapshot.Compile(cur.Policy, p.deps, cur)
+	if err != nil {
+		return &CompileError{Err: err}
+	}
+	snap.Version, snap.VersionHash = cur.Version, cur.VersionHash
+	if err := p.swap(snap); err != nil {
+		snap.Release(cur)
+		return err
+	}
+	return nil
+}
+
 // LoadActive compiles the store's active version and makes it active on this
 // node if it is newer than what the node serves. It is how a node starts on a
 // shared store and how it follows changes made elsewhere.

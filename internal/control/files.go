@@ -56,11 +56,18 @@ func ConfigDir(path string) string {
 // SyncFile makes the manifests at path the active policy when they differ from
 // it, as a new version. The file is authoritative (the embedded store, at
 // start and on SIGHUP): its weakening changes are applied, logged and flagged
-// in the history, never refused.
+// in the history, never refused. When they are the active version's already,
+// the active version is compiled again all the same: the files they name (a
+// Service's CA or client certificate) may have changed, and a reload is when
+// those are read.
 func (p *Plane) SyncFile(ctx context.Context, path, reason string) (Outcome, error) {
 	files, err := ReadFiles(path)
 	if err != nil {
 		return Outcome{}, err
 	}
-	return p.Propose(ctx, Proposal{Files: files, Reason: reason, Author: "file", Source: store.SourceFile, AllowWeakening: true, Base: -1})
+	out, err := p.Propose(ctx, Proposal{Files: files, Reason: reason, Author: "file", Source: store.SourceFile, AllowWeakening: true, Base: -1})
+	if err != nil || out.Changed {
+		return out, err
+	}
+	return out, p.recompile()
 }

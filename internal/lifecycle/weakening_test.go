@@ -154,6 +154,10 @@ var weakeningCases = []weakeningCase{
 		[]string{"Listener secure protocol: listener now serves plain HTTP (was HTTPS)"}},
 	{"tls minimum lowered", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, minVersion: '1.3'}"}, []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem}"},
 		[]string{"Listener secure tls.minVersion: minimum TLS version lowered from 1.3 to 1.2"}},
+	{"tls minimum lowered, written out", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, minVersion: '1.3'}"}, []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, minVersion: '1.2'}"},
+		[]string{"Listener secure tls.minVersion: minimum TLS version lowered from 1.3 to 1.2"}},
+	{"https to http, client certificates and hsts with it", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, clientCAFile: ca.pem, hsts: {maxAge: 1h}}"}, []string{"listener2.protocol: HTTP", "listener2.tls: ~"},
+		[]string{"Listener secure protocol: listener now serves plain HTTP (was HTTPS)"}},
 	{"client certificates dropped", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, clientCAFile: ca.pem}"}, []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem}"},
 		[]string{"Listener secure tls.clientCAFile: client certificates no longer required (clientCAFile removed)"}},
 	{"hsts removed", []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, hsts: {maxAge: 8760h}}"}, []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem}"},
@@ -185,6 +189,8 @@ var weakeningCases = []weakeningCase{
 
 	// Upstreams.
 	{"upstream verification off", []string{"service.url: https://api.internal"}, []string{"service.url: https://api.internal", "service.tls: {insecureSkipVerify: true}"},
+		[]string{"Service svc tls.insecureSkipVerify: upstream certificate verification turned off (insecureSkipVerify)"}},
+	{"upstream verification off in a tls block", []string{"service.url: https://api.internal", "service.tls: {serverName: api.internal}"}, []string{"service.url: https://api.internal", "service.tls: {serverName: api.internal, insecureSkipVerify: true}"},
 		[]string{"Service svc tls.insecureSkipVerify: upstream certificate verification turned off (insecureSkipVerify)"}},
 	{"upstream https to http", []string{"service.url: https://api.internal:8443"}, []string{"service.url: http://api.internal:8080"},
 		[]string{"Service svc urls: upstream traffic downgraded to plain HTTP: http://api.internal:8080"}},
@@ -317,6 +323,8 @@ var safeEdits = []struct {
 	{"access log to a file", nil, []string{"gateway.accessLog: {path: access.log}"}},
 	{"review date moved", []string{"gateway.review: {owner: sec, reviewBy: 2027-03-01}"}, []string{"gateway.review: {owner: sec, reviewBy: 2027-09-01}"}},
 	{"upstream http to https", nil, []string{"service.url: https://api.internal", "service.timeout: 5s"}},
+	{"upstream verification back on", []string{"service.url: https://api.internal", "service.tls: {insecureSkipVerify: true}"}, []string{"service.url: https://api.internal", "service.tls: {caFile: ca.pem}"}},
+	{"upstream client certificate added", []string{"service.url: https://api.internal"}, []string{"service.url: https://api.internal", "service.tls: {certFile: c.pem, keyFile: k.pem}"}},
 	{"upstream another http host", []string{"service.url: http://a.internal"}, []string{"service.url: http://b.internal"}},
 	{"audience removed from several", []string{"provider.audiences: [a, b]"}, []string{"provider.audiences: [a]"}},
 	{"algorithms narrowed", nil, []string{"provider.algorithms: [ES256]", "provider.clockSkew: 10s"}},

@@ -39,6 +39,8 @@ type Gateway struct {
 	alerts          *prometheus.CounterVec
 	monitorDrops    prometheus.Counter
 	auditDrops      prometheus.Counter
+	authFailures    *prometheus.CounterVec
+	limitRejections *prometheus.CounterVec
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -105,7 +107,15 @@ func New() *Gateway {
 			Help: "Audit records dropped because the audit queue was full (each drop is also logged and alerted).",
 		}),
 	}
-	reg.MustRegister(g.alerts, g.monitorDrops, g.auditDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
+	g.authFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_auth_failures_total",
+		Help: "Requests refused 401 by authentication (no or an invalid credential), by route.",
+	}, []string{"route"})
+	g.limitRejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_ratelimit_rejections_total",
+		Help: "Requests refused 429 by a rate limit or quota, by route.",
+	}, []string{"route"})
+	reg.MustRegister(g.authFailures, g.limitRejections, g.alerts, g.monitorDrops, g.auditDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
 		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
@@ -187,6 +197,9 @@ func (g *Gateway) Route(name string) *Route {
 		duration: g.duration.WithLabelValues(name),
 		upstream: g.upstream.WithLabelValues(name),
 		counters: map[counterKey]prometheus.Counter{},
+
+		authFailures: g.authFailures.WithLabelValues(name),
+		rejections:   g.limitRejections.WithLabelValues(name),
 	}
 }
 
@@ -199,6 +212,8 @@ type Route struct {
 
 	mu       sync.RWMutex
 	counters map[counterKey]prometheus.Counter
+
+	authFailures, rejections prometheus.Counter
 }
 
 type counterKey struct {
@@ -210,6 +225,12 @@ type counterKey struct {
 // never reached an upstream.
 func (r *Route) Observe(status int, decision string, total, upstream time.Duration) {
 	r.counter(status, decision).Inc()
+	switch decision { // CONTRACT §4's vocabulary
+	case "unauthenticated":
+		r.authFailures.Inc()
+	case "limited":
+		r.rejections.Inc()
+	}
 	r.duration.Observe(total.Seconds())
 	if upstream > 0 {
 		r.upstream.Observe(upstream.Seconds())

@@ -1,9 +1,9 @@
 // Package monitor turns the gateway's traffic into alerts: the edge hands it
 // one event per completed request through a bounded queue (never blocking
 // the request path), one goroutine feeds them to the detection engine
-// (package detect), and every alert it raises is kept, streamed to
-// subscribers (the admin API's SSE), posted to the Monitor's webhook signed
-// with HMAC-SHA256, counted and logged.
+// (package detect), and every alert it raises is kept (in memory and in the
+// store), streamed to subscribers (the admin API's SSE), posted to the
+// Monitor's webhook signed with HMAC-SHA256, counted and logged.
 package monitor
 
 import (
@@ -37,6 +37,11 @@ type Options struct {
 	OnAlert func(detect.Alert)
 	// OnDrop is told when an event is dropped because the queue is full.
 	OnDrop func()
+	// Store, when set, keeps alerts across restarts (see Load, List).
+	Store AlertStore
+	// Retention is how long stored alerts are kept after their latest
+	// occurrence; 0 keeps them forever.
+	Retention time.Duration
 }
 
 // Settings are what a policy's Monitor manifest sets.
@@ -57,6 +62,8 @@ type Monitor struct {
 	mu      sync.Mutex
 	alerts  []detect.Alert // oldest first, at most keptAlerts
 	subs    map[chan detect.Alert]struct{}
+	saves   chan detect.Alert // to the store, in order (keep)
+	kept    chan struct{}     // closed when keep returns
 	webhook atomic.Pointer[webhook]
 	hookMu  sync.Mutex // serializes Configure's webhook changes
 }
@@ -71,6 +78,8 @@ func New(opts Options) *Monitor {
 		events:   make(chan detect.Event, queueSize),
 		settings: make(chan Settings, 1),
 		subs:     map[chan detect.Alert]struct{}{},
+		saves:    make(chan detect.Alert, saveQueue),
+		kept:     make(chan struct{}),
 	}
 }
 
@@ -116,8 +125,10 @@ func (m *Monitor) Configure(s Settings) {
 	}
 }
 
-// Run feeds the queued events to the engine until ctx ends.
+// Run feeds the queued events to the engine, and stores the alerts, until
+// ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
+	go m.keep(ctx)
 	l := loop{cfg: detect.DefaultConfig()}
 	l.engine = detect.New(l.cfg)
 	defer m.closeWebhook()
@@ -196,6 +207,7 @@ func (m *Monitor) raise(a detect.Alert) {
 		}
 	}
 	m.mu.Unlock()
+	m.queueSave(a)
 	if hook := m.webhook.Load(); hook != nil && a.Count == 1 {
 		hook.send(a)
 	}

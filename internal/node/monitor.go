@@ -23,14 +23,25 @@ const defaultAutoBlockTTL = 15 * time.Minute
 // newMonitor creates the node's anomaly detection and has the edge report
 // every completed request to it; Start runs it.
 func (n *Node) newMonitor() {
-	n.monitor = monitor.New(monitor.Options{Log: n.log, OnAlert: n.alerted, OnDrop: n.metrics.MonitorEventDropped})
+	n.monitor = monitor.New(monitor.Options{Log: n.log, OnAlert: n.alerted, OnDrop: n.metrics.MonitorEventDropped,
+		Store: n.store, Retention: n.opts.AuditRetention})
 	n.server.OnRequest = n.monitor.Observe
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.monitor.Load(ctx); err != nil {
+		n.log.Error("the stored alerts could not be read; the alert list starts empty", "error", err)
+	}
 }
 
 // startAudit starts the audit trail's writer and has the edge hand it every
 // completed request. Drops are counted, and alerted through the Monitor
-// (newMonitor first).
+// (newMonitor first). With NoAudit it only says, loudly, that there is no
+// trail.
 func (n *Node) startAudit() {
+	if n.opts.NoAudit {
+		n.log.Warn("the audit trail is off on this node (--audit=false): calls through it are not recorded")
+		return
+	}
 	n.audit = audit.New(audit.Options{
 		Store:     n.store,
 		Log:       n.log,

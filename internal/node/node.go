@@ -7,6 +7,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/portcullis/portcullis/internal/admin"
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/blocklist"
+	"github.com/portcullis/portcullis/internal/certs"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/control"
 	"github.com/portcullis/portcullis/internal/metrics"
@@ -37,6 +39,7 @@ import (
 	"github.com/portcullis/portcullis/internal/snapshot"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/backend"
+	"github.com/portcullis/portcullis/internal/tracing"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -51,7 +54,16 @@ type Options struct {
 	// AuditRetention is how long audit records are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
-	Log            *slog.Logger
+	// NoAudit turns the audit trail off on this node: for measuring its
+	// cost, never for production (Start logs a warning).
+	NoAudit bool
+	// AdminTLS, when set, serves the admin API over TLS with these files
+	// (reloaded like an HTTPS listener's); with a ClientCAFile, only
+	// clients with a certificate of it get in.
+	AdminTLS *certs.Source
+	// Version is the gateway's build version, for traces' resource.
+	Version string
+	Log     *slog.Logger
 }
 
 // Node is a running gateway.
@@ -64,6 +76,7 @@ type Node struct {
 	blocks  blocklist.Holder // the store's active blocks, kept up to date by follow
 	monitor *monitor.Monitor // anomaly detection and alerts
 	audit   *audit.Writer    // the audit trail's writer
+	tracer  *tracing.Tracer  // nil when tracing is off
 	// autoBlock is the Monitor's autoBlock.ttl in nanoseconds; 0: off.
 	autoBlock atomic.Int64
 	// adminCtx ends with the node, and with it the admin API's alert
@@ -123,12 +136,19 @@ func Start(opts Options) (*Node, error) {
 		opts.Log = slog.Default()
 	}
 	ctx := context.Background()
+	tracer, err := tracing.FromEnv(ctx, opts.Version)
+	if err != nil {
+		return nil, err
+	}
 	st, err := backend.Open(ctx, opts.StoreURL)
 	if err != nil {
 		return nil, err
 	}
 	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:"),
-		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4)}
+		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4), tracer: tracer}
+	if tracer != nil {
+		n.log.Info("tracing: exporting spans over OTLP/HTTP as the OTEL_* environment says")
+	}
 	signal.Notify(n.sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	n.limits = n.local
 	if opts.RedisURL != "" {
@@ -136,6 +156,7 @@ func Start(opts Options) (*Node, error) {
 		if err != nil {
 			signal.Stop(n.sigs)
 			_ = st.Close()
+			_ = tracer.Shutdown(ctx)
 			return nil, fmt.Errorf("--redis: %v", redactURL(err.Error(), opts.RedisURL))
 		}
 		n.redis = redis.NewClient(ropts)
@@ -150,6 +171,7 @@ func Start(opts Options) (*Node, error) {
 		n.quotas = n.localQuotas
 	}
 	n.server = server.New(&n.holder, &n.shadows, n.metrics, n.log)
+	n.server.Tracer = tracer
 	n.newMonitor()
 	n.startAudit()
 	n.plane = control.New(st, &n.holder, &n.shadows, n.apply, n.deps(), control.ConfigDir(opts.ConfigPath), n.log)
@@ -159,10 +181,13 @@ func Start(opts Options) (*Node, error) {
 			n.cancel()
 		}
 		_ = n.server.Shutdown(ctx)
-		auditCtx, auditCancel := context.WithTimeout(ctx, auditCloseTimeout)
-		_ = n.audit.Close(auditCtx)
-		auditCancel()
+		if n.audit != nil {
+			auditCtx, auditCancel := context.WithTimeout(ctx, auditCloseTimeout)
+			_ = n.audit.Close(auditCtx)
+			auditCancel()
+		}
 		_ = st.Close()
+		_ = tracer.Shutdown(ctx)
 		return nil, err
 	}
 
@@ -194,6 +219,7 @@ func Start(opts Options) (*Node, error) {
 	}
 	go n.follow(followCtx, changes)
 	go n.monitor.Run(followCtx)
+	go n.server.WatchCertificates(followCtx)
 	go n.watchReview(followCtx)
 	go n.sweepLimits(followCtx)
 	if n.localQuotas != nil {
@@ -305,12 +331,24 @@ func (n *Node) syncKeys(ctx context.Context, full bool) error {
 	return nil
 }
 
-// syncBlocks brings the node's blocks up to date with the store: every block
-// created or removed since the last sync (all of them the first time). It
-// rebuilds the lookup Set from the blocks in force, dropping those expired
-// by now, and swaps it in. Only the follow goroutine and Start call it.
+// syncBlocks brings the node's blocks up to date with the store: the first
+// time the blocks in force (not the whole history), then every block
+// created or removed since the last sync. It rebuilds the lookup Set from
+// the blocks in force, dropping those expired by now, and swaps it in. Only
+// the follow goroutine and Start call it.
 func (n *Node) syncBlocks(ctx context.Context) error {
-	changed, next, err := n.store.BlocksChangedSince(ctx, n.blockCursor)
+	var changed []store.Block
+	var next int64
+	var err error
+	if n.blockEntries == nil {
+		// The cursor first: a change committed between the two reads is
+		// read again at the next sync, which is harmless.
+		if next, err = n.store.BlockCursor(ctx); err == nil {
+			changed, err = n.store.Blocks(ctx, time.Now())
+		}
+	} else {
+		changed, next, err = n.store.BlocksChangedSince(ctx, n.blockCursor)
+	}
 	if err != nil {
 		return fmt.Errorf("loading blocks: %w", err)
 	}
@@ -371,11 +409,23 @@ func (n *Node) limitStoreFailed(err error) {
 }
 
 func (n *Node) startAdmin(token string) error {
+	var serving *certs.Serving
+	if src := n.opts.AdminTLS; src != nil {
+		loaded, err := certs.Load(*src)
+		if err != nil {
+			return fmt.Errorf("admin TLS: %w", err)
+		}
+		serving = certs.NewServing(loaded)
+	}
 	ln, err := net.Listen("tcp", n.opts.AdminAddr)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	n.adminLn = ln
+	if serving != nil {
+		ln = tls.NewListener(ln, serving.Config())
+		go n.watchAdminCertificates(serving)
+	}
 	n.adminCtx, n.adminCancel = context.WithCancel(context.Background())
 	n.admin = &http.Server{
 		Handler: admin.New(admin.Config{
@@ -398,6 +448,32 @@ func (n *Node) startAdmin(token string) error {
 		}
 	}()
 	return nil
+}
+
+// watchAdminCertificates reloads the admin listener's certificates when
+// their files change, until the node stops.
+func (n *Node) watchAdminCertificates(serving *certs.Serving) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var problem string
+	for {
+		select {
+		case <-n.adminCtx.Done():
+			return
+		case <-tick.C:
+		}
+		reloaded, err := serving.Check()
+		switch {
+		case err != nil && err.Error() != problem:
+			problem = err.Error()
+			n.log.Error("admin certificates not reloaded; the loaded ones keep serving", "error", err)
+		case err == nil:
+			problem = ""
+			if reloaded {
+				n.log.Info("admin certificates reloaded")
+			}
+		}
+	}
 }
 
 // Reload re-reads the policy, compiles it fully and swaps it in. On any error
@@ -427,6 +503,7 @@ func (n *Node) Reload() error {
 }
 
 func (n *Node) reload() error {
+	n.server.ReloadCertificates() // certificate files are re-read on SIGHUP too
 	ctx := context.Background()
 	if n.shared {
 		n.log.Info("the shared store is authoritative: SIGHUP re-reads it, not the config file")
@@ -525,6 +602,10 @@ func (n *Node) ListenerAddrs() map[string]string {
 // AdminAddr returns the admin listener's actual address.
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
 
+// alertsStoreTimeout bounds how long Shutdown waits for the last alerts
+// to be stored.
+const alertsStoreTimeout = 10 * time.Second
+
 // auditCloseTimeout bounds how long Shutdown waits for the audit queue to
 // be written to a store that fails.
 const auditCloseTimeout = 30 * time.Second
@@ -538,15 +619,25 @@ func (n *Node) Shutdown() error {
 	defer cancel()
 	signal.Stop(n.sigs)
 	err := n.server.Shutdown(ctx)
-	auditCtx, auditCancel := context.WithTimeout(context.Background(), auditCloseTimeout)
-	defer auditCancel()
-	if aerr := n.audit.Close(auditCtx); aerr != nil {
-		n.log.Error("the audit queue was not written whole", "error", aerr)
-		err = errors.Join(err, aerr)
+	if n.audit != nil {
+		auditCtx, auditCancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+		defer auditCancel()
+		if aerr := n.audit.Close(auditCtx); aerr != nil {
+			n.log.Error("the audit queue was not written whole", "error", aerr)
+			err = errors.Join(err, aerr)
+		}
+	}
+	if terr := n.tracer.Shutdown(ctx); terr != nil {
+		n.log.Warn("tracing: the last spans were not exported", "error", terr)
 	}
 	n.adminCancel()
 	_ = n.admin.Shutdown(ctx)
 	n.cancel()
+	select { // the alerts raised up to now are stored
+	case <-n.monitor.Stopped():
+	case <-time.After(alertsStoreTimeout):
+		n.log.Error("the last alerts were not all stored")
+	}
 	n.saving.Wait()
 	if n.localQuotas != nil {
 		n.saveQuotas(context.Background()) // after the drain: nothing is counted any more

@@ -32,12 +32,23 @@ type conn struct {
 	scratch [20]byte // formatting numbers into the request
 }
 
+// handshakeError is a TLS handshake with a target that failed: a
+// certificate not trusted or not for the name, a client certificate
+// refused, no protocol in common. It says so in the log.
+type handshakeError struct{ err error }
+
+func (e handshakeError) Error() string { return "tls handshake: " + e.err.Error() }
+func (e handshakeError) Unwrap() error { return e.err }
+
 // dial opens a connection to the target, with TLS when the target is https.
-// The dial (and handshake) ends by deadline when it is set, and in any case
-// after the target's dial timeout.
+// The dial and the handshake together end by deadline when it is set, and
+// in any case after the target's dial timeout.
 func (t *target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 	d := t.dialer
-	d.Deadline = deadline
+	d.Deadline = time.Now().Add(d.Timeout)
+	if !deadline.IsZero() && deadline.Before(d.Deadline) {
+		d.Deadline = deadline
+	}
 	nc, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err
@@ -45,15 +56,11 @@ func (t *target) dial(ctx context.Context, deadline time.Time) (*conn, error) {
 	c := &conn{t: t}
 	c.sc.init(nc)
 	if t.tls != nil {
-		hsDeadline := time.Now().Add(t.dialer.Timeout)
-		if !deadline.IsZero() && deadline.Before(hsDeadline) {
-			hsDeadline = deadline
-		}
-		nc.SetDeadline(hsDeadline)
+		nc.SetDeadline(d.Deadline)
 		tc := tls.Client(nc, t.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
-			return nil, err
+			return nil, handshakeError{err}
 		}
 		c.hasDeadline = true
 		nc = tc

@@ -67,7 +67,7 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 	bw.WriteString(c.t.host)
 	bw.WriteString("\r\n")
 
-	if err := c.writeClientFields(r.Header, f.StripHeader); err != nil {
+	if err := c.writeClientFields(r.Header, f.StripHeader, f.TraceParent != ""); err != nil {
 		return err
 	}
 	if err := c.writeGatewayFields(f); err != nil {
@@ -104,14 +104,16 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 // writeClientFields copies the client's fields except the hop-by-hop ones,
 // those the client's Connection field names, and those only the gateway may
 // set. Several Cookie fields (as HTTP/2 sends them) become one, as RFC 9113
-// §8.2.3 asks of a hop to HTTP/1.1.
-func (c *conn) writeClientFields(h http.Header, strip string) error {
+// §8.2.3 asks of a hop to HTTP/1.1. ownTrace drops the client's trace
+// context fields, for the gateway's own.
+func (c *conn) writeClientFields(h http.Header, strip string, ownTrace bool) error {
 	bw := c.bw
 	connection := h["Connection"]
 	for name, values := range h {
 		if equalFoldAny(name, hopByHop) || equalFoldAny(name, gatewayOwned) ||
 			hasPrefixFold(name, consumerPrefix) || hasToken(connection, name) ||
-			strip != "" && strings.EqualFold(name, strip) {
+			strip != "" && strings.EqualFold(name, strip) ||
+			ownTrace && (strings.EqualFold(name, "Traceparent") || strings.EqualFold(name, "Tracestate")) {
 			continue
 		}
 		if !validToken(name) {
@@ -169,11 +171,11 @@ func withoutParam(raw, name string) string {
 }
 
 // writeGatewayFields writes the fields the gateway sets: X-Forwarded-*,
-// X-Request-Id and the extra headers.
+// X-Request-Id, the trace context and the extra headers.
 func (c *conn) writeGatewayFields(f *Forwarding) error {
 	bw := c.bw
-	if !validFieldValue(f.ClientIP) || !validFieldValue(f.PriorForwardedFor) ||
-		!validFieldValue(f.Proto) || !validFieldValue(f.Host) || !validFieldValue(f.RequestID) {
+	if !validFieldValue(f.ClientIP) || !validFieldValue(f.PriorForwardedFor) || !validFieldValue(f.Proto) ||
+		!validFieldValue(f.Host) || !validFieldValue(f.RequestID) || !validFieldValue(f.TraceParent) || !validFieldValue(f.TraceState) {
 		return invalidRequestError("forwarding value")
 	}
 	if f.PriorForwardedFor != "" || f.ClientIP != "" {
@@ -193,6 +195,12 @@ func (c *conn) writeGatewayFields(f *Forwarding) error {
 	}
 	if f.RequestID != "" {
 		writeField(bw, "X-Request-Id", f.RequestID)
+	}
+	if f.TraceParent != "" {
+		writeField(bw, "Traceparent", f.TraceParent)
+		if f.TraceState != "" {
+			writeField(bw, "Tracestate", f.TraceState)
+		}
 	}
 	for _, kv := range f.ExtraHeaders {
 		if !validToken(kv[0]) || equalFoldAny(kv[0], reservedFields) || !validFieldValue(kv[1]) {

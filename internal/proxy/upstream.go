@@ -29,9 +29,10 @@ type UpstreamConfig struct {
 	Name    string     // the Service name, for errors and logs only
 	Targets []*url.URL // http:// or https:// URLs, used round-robin
 
-	// TLS, when set, configures https targets; its ServerName defaults to
-	// the target's host. Without it, certificates are verified against the
-	// system roots.
+	// TLS, when set, configures https targets (see LoadTLS); its ServerName
+	// defaults to the target's host. Without it, certificates are verified
+	// against the system roots. Whatever it says, TLS 1.2 is the minimum
+	// and ALPN offers http/1.1 only.
 	TLS *tls.Config
 
 	DialTimeout      time.Duration // connect (and TLS handshake) timeout; default 5s
@@ -54,6 +55,9 @@ type Upstream struct {
 	next    atomic.Uint32
 }
 
+// Name is the Service's name.
+func (u *Upstream) Name() string { return u.name }
+
 // NewUpstream checks cfg and builds its Upstream. No connection is opened
 // until the first request.
 func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
@@ -67,8 +71,21 @@ func NewUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		maxIdle = DefaultMaxIdlePerTarget
 	}
 	u := &Upstream{name: cfg.Name}
+	base := &tls.Config{}
+	if cfg.TLS != nil {
+		base = cfg.TLS.Clone()
+	}
+	base.MinVersion = max(base.MinVersion, tls.VersionTLS12)
+	// This transport speaks HTTP/1.1 only; say so, so that the upstream
+	// never picks h2.
+	base.NextProtos = []string{"http/1.1"}
+	if base.ClientSessionCache == nil {
+		// Resumed sessions spare a full handshake each time the pool grows
+		// or an idle connection is replaced.
+		base.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	}
 	for _, tu := range cfg.Targets {
-		t, err := newTarget(tu, cfg.TLS)
+		t, err := newTarget(tu, base)
 		if err != nil {
 			return nil, errors.New("proxy: service " + cfg.Name + ": " + err.Error())
 		}
@@ -89,8 +106,8 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // newTarget checks one target URL and prepares what every request to it
-// needs: the address to dial, the Host field, the path prefix and the TLS
-// configuration.
+// needs: the address to dial, the Host field, the path prefix and, for
+// https, base with the target's host as the default server name.
 func newTarget(u *url.URL, base *tls.Config) (*target, error) {
 	if u == nil {
 		return nil, errors.New("nil target URL")
@@ -119,17 +136,10 @@ func newTarget(u *url.URL, base *tls.Config) (*target, error) {
 		return nil, errors.New("target " + u.Redacted() + ": invalid host")
 	}
 	if u.Scheme == "https" {
-		if base != nil {
-			t.tls = base.Clone()
-		} else {
-			t.tls = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
+		t.tls = base.Clone()
 		if t.tls.ServerName == "" {
 			t.tls.ServerName = u.Hostname()
 		}
-		// This transport speaks HTTP/1.1 only; say so, so that the upstream
-		// never picks h2.
-		t.tls.NextProtos = []string{"http/1.1"}
 	}
 	return t, nil
 }
@@ -168,6 +178,11 @@ type Forwarding struct {
 	// StripHeader is a client field to drop (the credential the gateway
 	// consumed), and StripQuery a query parameter to drop; "" for none.
 	StripHeader, StripQuery string
+
+	// TraceParent and TraceState, when TraceParent is set, replace the
+	// client's W3C trace context fields: the gateway's span is the
+	// upstream's parent. Unset, the client's pass through unchanged.
+	TraceParent, TraceState string
 
 	// ExtraHeaders are added after scrubbing (X-Consumer-Name, ...). Names
 	// that frame or route the message (Host, Content-Length, Connection, ...)

@@ -23,7 +23,12 @@ const wsHandshake = "GET /chat HTTP/1.1\r\n" +
 // handshake head it received.
 func newEchoUpgrader(t *testing.T) (*rawServer, chan []string) {
 	heads := make(chan []string, 1)
-	srv := newRawServer(t, func(c net.Conn) {
+	return newRawServer(t, echoUpgrade(heads)), heads
+}
+
+// echoUpgrade is newEchoUpgrader's handler.
+func echoUpgrade(heads chan<- []string) func(net.Conn) {
+	return func(c net.Conn) {
 		br := bufio.NewReader(c)
 		head := readHead(br)
 		heads <- head
@@ -38,8 +43,7 @@ func newEchoUpgrader(t *testing.T) (*rawServer, chan []string) {
 			"\r\n"+
 			"welcome;")
 		io.Copy(c, br) // echo, including what came with the handshake
-	})
-	return srv, heads
+	}
 }
 
 func hasLine(head []string, line string) bool {

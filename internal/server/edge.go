@@ -18,6 +18,7 @@ import (
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // edge is the http.Handler of one bound address: it takes a request from the
@@ -39,11 +40,24 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Route: metrics.Unmatched, ClientIP: clientIP,
 	}
 	facts := requestFacts{version: snap.Version, query: r.URL.RawQuery}
+	if t := e.srv.Tracer; t != nil {
+		facts.span = t.StartRequest(r, start)
+	}
 	var routeMetrics *metrics.Route
 	var res proxy.Result
 	ln := snap.ListenerByAddr(e.addr)
 	if ln != nil {
 		entry.Listener = ln.Name
+		if ln.HSTS != "" {
+			w.Header()["Strict-Transport-Security"] = []string{ln.HSTS}
+		}
+	}
+	if r.TLS == nil {
+		// HTTP/1.1 over TLS arrives on a framingConn, which net/http does
+		// not see through: the rest of the chain reads r.TLS.
+		if fc := framingConnOf(r); fc != nil {
+			r.TLS = fc.tls
+		}
 	}
 	// policyDecision is the chain's decision before the input steps and the
 	// upstream ("" when no policy decided): what a shadow compares, since
@@ -87,7 +101,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics, &facts)
-			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start)
+			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start, facts.span)
 		}
 	}
 	if herr != nil {
@@ -158,12 +172,13 @@ func credentialFingerprint(r *http.Request, rt *snapshot.Route) string {
 // requestFacts are what the audit record and anomaly detection need of a
 // request beyond its access log entry.
 type requestFacts struct {
-	version    int64  // the policy version of the request's snapshot
-	query      string // the raw query, redacted by the audit writer
-	keyID      string // the API key used, if any
-	reason     string // the refusal's public detail
-	unknownKey string // a fingerprint of a credential that did not authenticate
-	wafHit     bool   // the WAF's anomaly threshold was reached
+	version    int64            // the policy version of the request's snapshot
+	query      string           // the raw query, redacted by the audit writer
+	keyID      string           // the API key used, if any
+	reason     string           // the refusal's public detail
+	unknownKey string           // a fingerprint of a credential that did not authenticate
+	wafHit     bool             // the WAF's anomaly threshold was reached
+	span       *tracing.Request // the request's server span; nil when tracing is off
 }
 
 // record counts a finished request in the metrics, queues its access log
@@ -189,6 +204,11 @@ func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts
 		observe(detect.Event{Time: entry.Time, ClientIP: entry.ClientIP, Consumer: entry.Consumer, Route: route, Path: entry.Path,
 			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: facts.unknownKey, WAFMatched: facts.wafHit})
 	}
+	if facts.span != nil {
+		facts.span.End(tracing.Facts{Route: route, Path: audit.RedactPath(entry.Path, ""), ClientIP: entry.ClientIP,
+			Consumer: entry.Consumer, RequestID: entry.RequestID, Decision: entry.Decision, Status: entry.Status,
+			PolicyVersion: facts.version}, entry.Time.Add(entry.Latency))
+	}
 }
 
 // recordAbort records a response that was cut off after it started (the
@@ -208,7 +228,8 @@ func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, 
 // forward sends the request to route's upstream. It returns an error only when
 // nothing was written to the client yet.
 // peerIP is appended to X-Forwarded-For after the chain a trusted peer sent.
-func forward(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, peerIP, priorXFF string, start time.Time) (*httperr.Error, proxy.Result) {
+// span, when tracing, gets a client span around the upstream call.
+func forward(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, peerIP, priorXFF string, start time.Time, span *tracing.Request) (herr *httperr.Error, res proxy.Result) {
 	route, path := d.Route, d.Route.UpstreamPath(d.Path)
 	fwd := proxy.Forwarding{
 		Path:              path,
@@ -238,6 +259,19 @@ func forward(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID,
 		if v := r.Header.Get("X-Forwarded-Host"); v != "" {
 			fwd.Host = v
 		}
+	}
+	if span != nil {
+		var end func(status int)
+		fwd.TraceParent, fwd.TraceState, end = span.Upstream(route.Upstream.Name())
+		// Deferred: a response cut off mid-body panics out of Forward, and
+		// its span still ends, as an error.
+		defer func() {
+			status := res.Status
+			if herr != nil {
+				status = 0 // the upstream did not answer
+			}
+			end(status)
+		}()
 	}
 	w.Header()["Server-Timing"] = []string{serverTiming(time.Since(start))}
 	res, err := route.Upstream.Forward(w, r, &fwd)

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"math"
 	"net"
 	"net/http"
@@ -64,24 +65,20 @@ func framingError(p framingProblem) *httperr.Error {
 	return e
 }
 
-// framingListener wraps every accepted connection in a framingConn. It is
-// for cleartext HTTP/1 listeners only: net/http recognizes TLS (and so
-// HTTP/2) by the *tls.Conn type, which a wrapper would hide.
-type framingListener struct{ net.Listener }
-
-func (l framingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	fc := &framingConn{Conn: c}
+// newFramingConn wraps c, an HTTP/1 connection — cleartext, or over TLS
+// with state — in a framingConn.
+func newFramingConn(c net.Conn, state *tls.ConnectionState) *framingConn {
+	fc := &framingConn{Conn: c, tls: state}
 	fc.scan.init()
-	return fc, nil
+	return fc
 }
 
 // framingConn scans what net/http reads from a connection.
 type framingConn struct {
 	net.Conn
+	// tls is the connection's TLS state when it runs over TLS: net/http
+	// sees the wrapper, not the *tls.Conn, and leaves Request.TLS nil.
+	tls  *tls.ConnectionState
 	mu   sync.Mutex // net/http's background read may run beside the handler's claim
 	scan framingScanner
 }

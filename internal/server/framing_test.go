@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -111,7 +112,7 @@ func equalProblems(a, b []framingProblem) bool {
 }
 
 // TestFramingOverConnection serves pipelined requests through a real
-// net/http server on a framingListener: each handler claims its own head's
+// net/http server on an edgeListener: each handler claims its own head's
 // verdict, and the refused one ends the connection.
 func TestFramingOverConnection(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -130,7 +131,7 @@ func TestFramingOverConnection(t *testing.T) {
 			_, _ = io.WriteString(w, r.URL.Path)
 		}),
 	}
-	go func() { _ = srv.Serve(framingListener{ln}) }()
+	go func() { _ = srv.Serve(newEdgeListener(ln, slog.Default())) }()
 	defer srv.Close()
 
 	c, err := net.Dial("tcp", ln.Addr().String())

@@ -18,16 +18,24 @@ import (
 
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/audit"
+	"github.com/portcullis/portcullis/internal/certs"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
+	"github.com/portcullis/portcullis/internal/tracing"
 )
 
 // Timeouts against slow and idle clients.
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 120 * time.Second
+	// maxConcurrentStreams bounds the HTTP/2 streams one connection may
+	// have open at once (net/http's default).
+	maxConcurrentStreams = 250
+	// certCheckInterval is how often the certificate files of HTTPS
+	// listeners are checked for changes (CONTRACT §2: within 2 s).
+	certCheckInterval = time.Second
 	// DrainTimeout bounds how long a listener that is going away, or the whole
 	// server on SIGTERM, waits for requests in flight.
 	DrainTimeout = 10 * time.Second
@@ -42,6 +50,9 @@ type Server struct {
 	// refused and unmatched ones included; set it before the first Apply.
 	// It must not block.
 	OnAudit func(audit.Record)
+	// Tracer, when set, traces every request (see package tracing); set it
+	// before the first Apply.
+	Tracer *tracing.Tracer
 
 	holder    *snapshot.Holder
 	shadow    *shadow.Holder
@@ -58,8 +69,11 @@ type Server struct {
 
 // bound is one address being served.
 type bound struct {
-	ln  net.Listener
+	ln  *edgeListener
 	srv *http.Server
+	// certProblem is the last failure to reload the listener's
+	// certificates, so that it is logged once, not every second; s.mu.
+	certProblem string
 }
 
 // New makes a Server. Nothing is served before the first Apply. While a
@@ -94,7 +108,7 @@ func (s *Server) Apply(next *snapshot.Snapshot) error {
 			}
 			return fmt.Errorf("listener %s: %w", l.Name, err)
 		}
-		fresh[l.Addr] = &bound{ln: framingListener{ln}, srv: s.newHTTPServer(l.Addr)}
+		fresh[l.Addr] = &bound{ln: newEdgeListener(ln, s.log), srv: s.newHTTPServer(l.Addr)}
 	}
 	oldLog, err := s.reopenAccessLog(next.AccessLog)
 	if err != nil {
@@ -106,6 +120,15 @@ func (s *Server) Apply(next *snapshot.Snapshot) error {
 
 	prev := s.holder.Swap(next)
 
+	// Each address takes its listener's TLS, or none, for the connections
+	// it accepts from now on; those already open keep theirs.
+	for _, l := range next.Listeners {
+		b := fresh[l.Addr]
+		if b == nil {
+			b = s.listeners[l.Addr]
+		}
+		b.ln.tls.Store(l.TLS)
+	}
 	for addr, b := range fresh {
 		s.listeners[addr] = b
 		go s.serve(b)
@@ -161,6 +184,15 @@ func (s *Server) newHTTPServer(addr string) *http.Server {
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		ConnContext:                  withFramingConn,
 		DisableGeneralOptionsHandler: true,
+		// HTTP/2 (on TLS connections that negotiate h2) gets the same
+		// header limits as HTTP/1.1 from the edge's checks; these bound
+		// what one connection may hold open. net/http's server answers a
+		// flood of streams opened and reset faster than its handlers run
+		// (rapid reset) with GOAWAY ENHANCE_YOUR_CALM.
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: maxConcurrentStreams,
+			MaxReadFrameSize:     16 << 10, // the protocol's default: a larger frame is a FRAME_SIZE_ERROR
+		},
 	}
 }
 
@@ -182,6 +214,50 @@ func (s *Server) drain(b *bound) {
 		}
 		s.log.Info("listener closed", "addr", b.ln.Addr().String())
 	}()
+}
+
+// WatchCertificates reloads the certificates of HTTPS listeners whose files
+// changed, every certCheckInterval, until ctx ends.
+func (s *Server) WatchCertificates(ctx context.Context) {
+	tick := time.NewTicker(certCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.ReloadCertificates()
+		}
+	}
+}
+
+// ReloadCertificates re-reads the certificate files of every HTTPS
+// listener and, where they changed and load, serves them to new
+// connections; open connections keep theirs. Files that fail to load are
+// logged, and the certificates already loaded keep serving.
+func (s *Server) ReloadCertificates() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.listeners {
+		cur := b.ln.tls.Load()
+		if cur == nil {
+			continue
+		}
+		next, err := certs.Reload(cur)
+		if err != nil {
+			if problem := err.Error(); problem != b.certProblem {
+				b.certProblem = problem
+				s.log.Error("certificates not reloaded; the loaded ones keep serving", "addr", b.ln.Addr().String(), "error", err)
+			}
+			continue
+		}
+		b.certProblem = ""
+		if next == nil {
+			continue
+		}
+		b.ln.tls.CompareAndSwap(cur, next)
+		s.log.Info("certificates reloaded", "addr", b.ln.Addr().String())
+	}
 }
 
 // Addrs returns the actual address of every listener by its configured address

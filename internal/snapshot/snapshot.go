@@ -7,6 +7,7 @@
 package snapshot
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/blocklist"
+	"github.com/portcullis/portcullis/internal/certs"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/policy"
@@ -77,6 +79,12 @@ type Listener struct {
 	Name   string
 	Addr   string // host:port to bind
 	Router *router.Router[*Route]
+	// TLS is an HTTPS listener's configuration as compiled (its files
+	// read); nil for HTTP. The server reloads it when the files change.
+	TLS *certs.Loaded
+	// HSTS is the Strict-Transport-Security value every response of the
+	// listener carries; "" for none.
+	HSTS string
 }
 
 // Route is a compiled route: everything a request needs, resolved.
@@ -231,6 +239,13 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 			return nil, fmt.Errorf("listener %s: %w", ln.Name, err)
 		}
 		l := &Listener{Name: ln.Name, Addr: addr, Router: rt}
+		if ln.Protocol == "HTTPS" && ln.TLS != nil {
+			if l.TLS, err = certs.Load(tlsSource(ln.TLS)); err != nil {
+				s.closeNew(prev)
+				return nil, fmt.Errorf("listener %s: tls: %w", ln.Name, err)
+			}
+			l.HSTS = hstsValue(ln.TLS.HSTS)
+		}
 		if other := s.byAddr[addr]; other != nil {
 			s.closeNew(prev)
 			return nil, fmt.Errorf("listeners %s and %s both bind %s", other.Name, ln.Name, addr)
@@ -241,12 +256,36 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 	return s, nil
 }
 
+// tlsSource is what certs.Load needs of a listener's tls.
+func tlsSource(t *config.ListenerTLS) certs.Source {
+	src := certs.Source{Pairs: []certs.Pair{{CertFile: t.CertFile, KeyFile: t.KeyFile}}, ClientCAFile: t.ClientCAFile, MinVersion: tls.VersionTLS12}
+	for _, p := range t.Certificates {
+		src.Pairs = append(src.Pairs, certs.Pair{CertFile: p.CertFile, KeyFile: p.KeyFile})
+	}
+	if t.MinVersion == "1.3" {
+		src.MinVersion = tls.VersionTLS13
+	}
+	return src
+}
+
+// hstsValue renders a Strict-Transport-Security value ("" for none).
+func hstsValue(h *config.HSTS) string {
+	if h == nil {
+		return ""
+	}
+	v := "max-age=" + strconv.FormatInt(int64(time.Duration(h.MaxAge)/time.Second), 10)
+	if h.IncludeSubDomains {
+		v += "; includeSubDomains"
+	}
+	return v
+}
+
 func (s *Snapshot) compileRoute(listener string, rc config.Route, services map[string]*config.Service, deps Deps, prev *Snapshot) (*Route, error) {
 	svc := services[rc.To]
 	if svc == nil {
 		return nil, fmt.Errorf("service %q not found", rc.To)
 	}
-	up, err := s.upstream(svc, prev)
+	up, err := s.upstream(svc, prev, deps.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -271,15 +310,36 @@ func (s *Snapshot) compileRoute(listener string, rc config.Route, services map[s
 }
 
 // upstream returns the Upstream for svc, reusing prev's when its settings are
-// the same.
-func (s *Snapshot) upstream(svc *config.Service, prev *Snapshot) (*proxy.Upstream, error) {
+// the same. Its tls files are read here, on every compile, and their contents
+// are part of the settings: a reload after a CA or a client certificate
+// changed gets new connections, never ones made under the old files.
+func (s *Snapshot) upstream(svc *config.Service, prev *Snapshot, log *slog.Logger) (*proxy.Upstream, error) {
+	name := svc.Metadata.Name
 	urls := svc.Spec.URLs
 	if svc.Spec.URL != "" {
 		urls = append([]string{svc.Spec.URL}, urls...)
 	}
-	key := svc.Metadata.Name + "\x00" + strings.Join(urls, "\x00")
+	key := name + "\x00" + strings.Join(urls, "\x00")
+	cfg := proxy.UpstreamConfig{Name: name}
+	if t := svc.Spec.TLS; t != nil {
+		var digest string
+		var err error
+		cfg.TLS, digest, err = proxy.LoadTLS(proxy.ClientTLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", name, err)
+		}
+		key += "\x00" + digest
+	}
 	if up := s.upstreams[key]; up != nil {
 		return up, nil
+	}
+	if t := svc.Spec.TLS; t != nil && t.InsecureSkipVerify {
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("INSECURE: tls.insecureSkipVerify is set: the upstream's certificate is not verified, "+
+			"so anyone on the network path can impersonate it and read its traffic", "service", name)
 	}
 	if prev != nil {
 		if up := prev.upstreams[key]; up != nil {
@@ -287,17 +347,16 @@ func (s *Snapshot) upstream(svc *config.Service, prev *Snapshot) (*proxy.Upstrea
 			return up, nil
 		}
 	}
-	targets := make([]*url.URL, 0, len(urls))
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", svc.Metadata.Name, err)
+			return nil, fmt.Errorf("service %s: %w", name, err)
 		}
-		targets = append(targets, u)
+		cfg.Targets = append(cfg.Targets, u)
 	}
-	up, err := proxy.NewUpstream(proxy.UpstreamConfig{Name: svc.Metadata.Name, Targets: targets})
+	up, err := proxy.NewUpstream(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("service %s: %w", svc.Metadata.Name, err)
+		return nil, fmt.Errorf("service %s: %w", name, err)
 	}
 	s.upstreams[key] = up
 	return up, nil

@@ -84,6 +84,10 @@ type Store interface {
 	// Blocks returns the blocks active at now (not removed, not expired),
 	// oldest first.
 	Blocks(ctx context.Context, now time.Time) ([]Block, error)
+	// BlockCursor returns the cursor of the newest block change: a node
+	// that loads Blocks after reading it and then follows
+	// BlocksChangedSince from it misses no change.
+	BlockCursor(ctx context.Context) (int64, error)
 	// BlocksChangedSince returns every block created or removed after
 	// cursor, in the order of those changes, and the next cursor, exactly as
 	// KeysChangedSince does for keys.
@@ -107,6 +111,34 @@ type Store interface {
 	// PruneAudit deletes the audit records older than before and returns
 	// how many it deleted.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+
+	// SaveAlert stores an alert, replacing the one with its ID (a repeat
+	// updates Time, Detail and Count).
+	SaveAlert(ctx context.Context, a Alert) error
+	// Alerts returns the newest alerts (by Time), at most limit (at most
+	// MaxAlerts), newest first.
+	Alerts(ctx context.Context, limit int) ([]Alert, error)
+	// PruneAlerts deletes the alerts last seen before before and returns
+	// how many it deleted.
+	PruneAlerts(ctx context.Context, before time.Time) (int64, error)
+
+	// PutSecret stores a sealed secret (see SecretRecord.Validate),
+	// replacing the one of that name, and stamps UpdatedAt. Secrets publish
+	// no Change: they are read when a policy is compiled.
+	PutSecret(ctx context.Context, s SecretRecord) (SecretRecord, error)
+	// Secret returns the sealed secret of that name, or ErrNotFound.
+	Secret(ctx context.Context, name string) (SecretRecord, error)
+	// Secrets returns every sealed secret, by name.
+	Secrets(ctx context.Context) ([]SecretRecord, error)
+	// DeleteSecret deletes the secret of that name; ErrNotFound when there
+	// is none.
+	DeleteSecret(ctx context.Context, name string) error
+	// RewrapSecrets is master key rotation: in one transaction that keeps
+	// other writers of secrets out, it calls rewrap on every stored secret
+	// and stores the KeyID and WrappedKey it returns (the value's own
+	// ciphertext never changes). An error from rewrap rolls everything
+	// back. It returns how many secrets changed key.
+	RewrapSecrets(ctx context.Context, rewrap func(SecretRecord) (SecretRecord, error)) (int, error)
 
 	// Watch returns a channel of changes: this store's own writes and, with
 	// a shared backend, those of other nodes. Changes of one kind may be

@@ -3,31 +3,29 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/internal/auditbatch"
 )
 
-const auditColumns = `time, request_id, consumer, client_ip, method, path, route, status, decision, reason, policy_version, latency_ms, listener, key_id`
-
-// AppendAudit implements store.Store. The rows go in with COPY: one round
-// trip for the batch. Several nodes append at once; seq is an identity, so
-// their rows interleave without locking each other out.
+// AppendAudit implements store.Store: the records go in as one batch row.
+// Several nodes append at once; each takes its range of sequence numbers
+// under audit_sequence's row lock, held to commit, so a reader never sees a
+// batch appear below one it has already paged past.
 func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
+	b := auditbatch.Encode(0, records) // the sequence numbers are the batch's FirstSeq on
 	err := s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"}, strings.Split(auditColumns, ", "),
-			pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
-				r := records[i]
-				return []any{utc(r.Time), r.RequestID, r.Consumer, r.ClientIP, r.Method, r.Path, r.Route,
-					int32(r.Status), r.Decision, r.Reason, r.PolicyVersion, r.LatencyMs, r.Listener, r.KeyID}, nil
-			}))
+		if err := tx.QueryRow(ctx, `UPDATE audit_sequence SET next = next + $1 RETURNING next - $1`, b.Count).Scan(&b.FirstSeq); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO audit_batches (first_seq, count, min_time, max_time, consumers, routes, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			b.FirstSeq, b.Count, b.MinTime, b.MaxTime, b.Consumers, b.Routes, b.Data)
 		return err
 	})
 	if err != nil {
@@ -38,66 +36,65 @@ func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) er
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, string, error) {
-	below, err := store.ParseAuditCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	var where []string
-	var args []any
-	arg := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
-	}
-	if below > 0 {
-		arg("seq <", below)
-	}
-	if q.Consumer != "" {
-		arg("consumer =", q.Consumer)
-	}
-	if q.Route != "" {
-		arg("route =", q.Route)
-	}
+	since := int64(0)
 	if !q.Since.IsZero() {
-		arg("time >=", utc(q.Since))
+		since = store.Timestamp(q.Since).UnixMicro()
 	}
-	query := `SELECT seq, ` + auditColumns + ` FROM audit_records`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	limit := q.PageLimit()
-	args = append(args, limit+1) // one more tells whether another page follows
-	query += ` ORDER BY seq DESC LIMIT $` + strconv.Itoa(len(args))
-	rows, err := s.pool.Query(ctx, query, args...)
+	recs, next, err := auditbatch.Page(q, func(below int64, n int) ([]auditbatch.Batch, error) {
+		rows, err := s.pool.Query(ctx, `SELECT first_seq, data FROM audit_batches
+			WHERE ($1::bigint = 0 OR first_seq < $1) AND ($2::bigint = 0 OR max_time >= $2)
+			  AND ($3 = '' OR strpos(consumers, $4) > 0) AND ($5 = '' OR strpos(routes, $6) > 0)
+			ORDER BY first_seq DESC LIMIT $7`,
+			below, since, q.Consumer, auditbatch.Member(q.Consumer), q.Route, auditbatch.Member(q.Route), n)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditbatch.Batch, error) {
+			var b auditbatch.Batch
+			err := row.Scan(&b.FirstSeq, &b.Data)
+			return b, err
+		})
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: %w", err)
 	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
-		var r store.AuditRecord
-		var status int32
-		if err := rows.Scan(&r.Seq, &r.Time, &r.RequestID, &r.Consumer, &r.ClientIP, &r.Method, &r.Path, &r.Route,
-			&status, &r.Decision, &r.Reason, &r.PolicyVersion, &r.LatencyMs, &r.Listener, &r.KeyID); err != nil {
-			return nil, "", fmt.Errorf("audit: %w", err)
-		}
-		r.Status, r.Time = int(status), r.Time.UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("audit: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, store.AuditCursor(out[limit-1].Seq), nil
-	}
-	return out, "", nil
+	return recs, next, nil
 }
 
-// PruneAudit implements store.Store.
+// PruneAudit implements store.Store: it deletes the batches wholly older
+// than before, and trims the records older than before out of those that
+// straddle it.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM audit_records WHERE time < $1`, utc(before))
+	cut := store.Timestamp(before).UnixMicro()
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		n = 0
+		if err := tx.QueryRow(ctx, `WITH gone AS (DELETE FROM audit_batches WHERE max_time < $1 RETURNING count)
+			SELECT COALESCE(SUM(count), 0) FROM gone`, cut).Scan(&n); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT first_seq, data FROM audit_batches WHERE min_time < $1 FOR UPDATE`, cut)
+		if err != nil {
+			return err
+		}
+		straddling, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditbatch.Batch, error) {
+			var b auditbatch.Batch
+			err := row.Scan(&b.FirstSeq, &b.Data)
+			return b, err
+		})
+		if err != nil {
+			return err
+		}
+		trimmed, err := auditbatch.TrimEach(straddling, before, func(t auditbatch.Batch) error {
+			_, err := tx.Exec(ctx, `UPDATE audit_batches SET count = $1, min_time = $2, max_time = $3, consumers = $4, routes = $5, data = $6 WHERE first_seq = $7`,
+				t.Count, t.MinTime, t.MaxTime, t.Consumers, t.Routes, t.Data, t.FirstSeq)
+			return err
+		})
+		n += trimmed
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("prune audit records: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }

@@ -4,32 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/internal/auditbatch"
 )
 
-const auditColumns = `time, request_id, consumer, client_ip, method, path, route, status, decision, reason, policy_version, latency_ms, listener, key_id`
-
-// AppendAudit implements store.Store.
+// AppendAudit implements store.Store: the records go in as one batch row.
 func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) error {
 	if len(records) == 0 {
 		return nil
 	}
+	b := auditbatch.Encode(0, records) // the sequence numbers are the batch's FirstSeq on
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_records (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE audit_sequence SET next = next + ? RETURNING next - ?`, b.Count, b.Count).Scan(&b.FirstSeq); err != nil {
 			return err
 		}
-		defer stmt.Close()
-		for _, r := range records {
-			if _, err := stmt.ExecContext(ctx, formatTime(r.Time), r.RequestID, r.Consumer, r.ClientIP, r.Method, r.Path, r.Route,
-				r.Status, r.Decision, r.Reason, r.PolicyVersion, r.LatencyMs, r.Listener, r.KeyID); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_batches (first_seq, count, min_time, max_time, consumers, routes, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			b.FirstSeq, b.Count, b.MinTime, b.MaxTime, b.Consumers, b.Routes, b.Data)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append %d audit records: %w", len(records), err)
@@ -39,68 +32,75 @@ func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) er
 
 // Audit implements store.Store.
 func (s *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, string, error) {
-	below, err := store.ParseAuditCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	var where []string
-	var args []any
-	if below > 0 {
-		where, args = append(where, "seq < ?"), append(args, below)
-	}
-	if q.Consumer != "" {
-		where, args = append(where, "consumer = ?"), append(args, q.Consumer)
-	}
-	if q.Route != "" {
-		where, args = append(where, "route = ?"), append(args, q.Route)
-	}
+	since := int64(0)
 	if !q.Since.IsZero() {
-		where, args = append(where, "time >= ?"), append(args, formatTime(q.Since))
+		since = store.Timestamp(q.Since).UnixMicro()
 	}
-	query := `SELECT seq, ` + auditColumns + ` FROM audit_records`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	limit := q.PageLimit()
-	query += ` ORDER BY seq DESC LIMIT ?`
-	args = append(args, limit+1) // one more tells whether another page follows
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	// Each fetch is a statement of its own: a page may see batches
+	// appended while it reads, and the cursor keeps pages apart.
+	recs, next, err := auditbatch.Page(q, func(below int64, n int) ([]auditbatch.Batch, error) {
+		rows, err := s.db.QueryContext(ctx, `SELECT first_seq, data FROM audit_batches
+			WHERE (? = 0 OR first_seq < ?) AND (? = 0 OR max_time >= ?)
+			  AND (? = '' OR instr(consumers, ?) > 0) AND (? = '' OR instr(routes, ?) > 0)
+			ORDER BY first_seq DESC LIMIT ?`,
+			below, below, since, since, q.Consumer, auditbatch.Member(q.Consumer), q.Route, auditbatch.Member(q.Route), n)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []auditbatch.Batch
+		for rows.Next() {
+			var b auditbatch.Batch
+			if err := rows.Scan(&b.FirstSeq, &b.Data); err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		return out, rows.Err()
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: %w", err)
 	}
-	defer rows.Close()
-	var out []store.AuditRecord
-	for rows.Next() {
-		var r store.AuditRecord
-		var t string
-		if err := rows.Scan(&r.Seq, &t, &r.RequestID, &r.Consumer, &r.ClientIP, &r.Method, &r.Path, &r.Route,
-			&r.Status, &r.Decision, &r.Reason, &r.PolicyVersion, &r.LatencyMs, &r.Listener, &r.KeyID); err != nil {
-			return nil, "", fmt.Errorf("audit: %w", err)
-		}
-		if r.Time, err = parseTime(t); err != nil {
-			return nil, "", fmt.Errorf("audit: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("audit: %w", err)
-	}
-	if len(out) > limit {
-		out = out[:limit]
-		return out, store.AuditCursor(out[limit-1].Seq), nil
-	}
-	return out, "", nil
+	return recs, next, nil
 }
 
-// PruneAudit implements store.Store.
+// PruneAudit implements store.Store: it deletes the batches wholly older
+// than before, and trims the records older than before out of those that
+// straddle it.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	cut := store.Timestamp(before).UnixMicro()
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM audit_records WHERE time < ?`, formatTime(before))
+		n = 0
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(count), 0) FROM audit_batches WHERE max_time < ?`, cut).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_batches WHERE max_time < ?`, cut); err != nil {
+			return err
+		}
+		var straddling []auditbatch.Batch
+		rows, err := tx.QueryContext(ctx, `SELECT first_seq, count, data FROM audit_batches WHERE min_time < ?`, cut)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		for rows.Next() {
+			var b auditbatch.Batch
+			if err := rows.Scan(&b.FirstSeq, &b.Count, &b.Data); err != nil {
+				rows.Close()
+				return err
+			}
+			straddling = append(straddling, b)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		trimmed, err := auditbatch.TrimEach(straddling, before, func(t auditbatch.Batch) error {
+			_, err := tx.ExecContext(ctx, `UPDATE audit_batches SET count = ?, min_time = ?, max_time = ?, consumers = ?, routes = ?, data = ? WHERE first_seq = ?`,
+				t.Count, t.MinTime, t.MaxTime, t.Consumers, t.Routes, t.Data, t.FirstSeq)
+			return err
+		})
+		n += trimmed
 		return err
 	})
 	if err != nil {

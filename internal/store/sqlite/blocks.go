@@ -82,6 +82,15 @@ func (s *Store) Blocks(ctx context.Context, now time.Time) ([]store.Block, error
 	return blocks, nil
 }
 
+// BlockCursor implements store.Store.
+func (s *Store) BlockCursor(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM change_sequences WHERE kind = 'blocks'`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("block cursor: %w", err)
+	}
+	return seq, nil
+}
+
 // BlocksChangedSince implements store.Store.
 func (s *Store) BlocksChangedSince(ctx context.Context, cursor int64) ([]store.Block, int64, error) {
 	blocks, last, err := s.queryBlocks(ctx, `SELECT `+blockColumns+`, change_seq FROM blocks WHERE change_seq > ? ORDER BY change_seq`, cursor)

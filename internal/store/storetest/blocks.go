@@ -117,6 +117,9 @@ func testBlocksChangedSince(t *testing.T, st Storage) {
 	if err != nil || !reflect.DeepEqual(bs, []store.Block{b1, b2}) || c1 <= 0 {
 		t.Fatalf("BlocksChangedSince(0) = %+v, %d, %v; want b1, b2", bs, c1, err)
 	}
+	if cur, err := s.BlockCursor(ctx(t)); err != nil || cur != c1 {
+		t.Errorf("BlockCursor = %d, %v; want %d, the newest change's", cur, err, c1)
+	}
 	bs, c, err := s.BlocksChangedSince(ctx(t), c1)
 	if err != nil || len(bs) != 0 || c != c1 {
 		t.Errorf("BlocksChangedSince(%d) with no change = %+v, %d, %v; want none and the same cursor", c1, bs, c, err)

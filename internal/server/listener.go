@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/certs"
+)
+
+// handshakeTimeout bounds a TLS handshake: a client that opens a connection
+// and stalls holds a goroutine and a socket this long at most.
+const handshakeTimeout = 10 * time.Second
+
+// edgeListener is what every data-plane address is served from. Whether a
+// connection speaks TLS is decided when it is accepted, from the listener's
+// current configuration (tls, swapped by Apply and by certificate reloads,
+// so neither closes a connection): a cleartext one is handed over wrapped
+// in a framingConn; a TLS one after its handshake, which runs on its own
+// goroutine so that a slow client never holds up the next — as the
+// *tls.Conn itself when it negotiated h2 (net/http serves HTTP/2 on it),
+// wrapped in a framingConn over TLS when it speaks HTTP/1.1, so that both
+// cleartext and TLS HTTP/1.1 get the same framing checks.
+type edgeListener struct {
+	inner net.Listener
+	tls   atomic.Pointer[certs.Loaded] // nil: cleartext HTTP
+	log   *slog.Logger
+
+	ready     chan net.Conn
+	errs      chan error
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func newEdgeListener(inner net.Listener, log *slog.Logger) *edgeListener {
+	l := &edgeListener{inner: inner, log: log, ready: make(chan net.Conn), errs: make(chan error), closed: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *edgeListener) acceptLoop() {
+	for {
+		c, err := l.inner.Accept()
+		if err != nil {
+			select {
+			case l.errs <- err: // net/http retries temporary errors
+			case <-l.closed:
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		loaded := l.tls.Load()
+		if loaded == nil {
+			l.deliver(newFramingConn(c, nil))
+			continue
+		}
+		go l.handshake(c, loaded.Config)
+	}
+}
+
+// handshake runs the TLS handshake of c and delivers the connection.
+func (l *edgeListener) handshake(c net.Conn, cfg *tls.Config) {
+	tc := tls.Server(c, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		// Scanners and old clients fail here all day: not worth more.
+		l.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+		_ = c.Close()
+		return
+	}
+	state := tc.ConnectionState()
+	if state.NegotiatedProtocol == "h2" {
+		l.deliver(tc)
+		return
+	}
+	l.deliver(newFramingConn(tc, &state))
+}
+
+// deliver hands c to Accept, or closes it when the listener is closed.
+func (l *edgeListener) deliver(c net.Conn) {
+	select {
+	case l.ready <- c:
+	case <-l.closed:
+		_ = c.Close()
+	}
+}
+
+func (l *edgeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *edgeListener) Close() error {
+	err := net.ErrClosed
+	l.closeOnce.Do(func() {
+		close(l.closed)
+		err = l.inner.Close()
+	})
+	return err
+}
+
+func (l *edgeListener) Addr() net.Addr { return l.inner.Addr() }
