@@ -42,7 +42,7 @@ func main() {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd(), blockCmd(), auditCmd())
+	root.AddCommand(runCmd(), validateCmd(), policyCmd(), consumerCmd(), keyCmd(), blockCmd(), auditCmd(), secretsCmd())
 	err := root.Execute()
 	var ue usageError
 	var re refusedError

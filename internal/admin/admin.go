@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/monitor"
 	"github.com/portcullis/portcullis/internal/requestid"
+	"github.com/portcullis/portcullis/internal/secrets"
 	"github.com/portcullis/portcullis/internal/snapshot"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	Plane *control.Plane
 	// Monitor serves the alerts (none when nil).
 	Monitor *monitor.Monitor
+	// Secrets seals the secrets set through the API (nil: no master key,
+	// and setting one is refused).
+	Secrets *secrets.Keyring
 	// Warnings returns the current warnings shown in /readyz (may be nil).
 	Warnings func() []string
 	// Log receives the record of changes made through the API (blocks).
@@ -80,6 +84,7 @@ func New(cfg Config) http.Handler {
 		(&consumerAPI{store: cfg.Plane.Store()}).register(protected)
 		(&blockAPI{store: cfg.Plane.Store(), log: cfg.Log}).register(protected)
 		(&auditAPI{store: cfg.Plane.Store()}).register(protected)
+		(&secretAPI{store: cfg.Plane.Store(), keys: cfg.Secrets, log: cfg.Log}).register(protected)
 	}
 	if cfg.Monitor != nil {
 		(&alertAPI{monitor: cfg.Monitor}).register(protected)

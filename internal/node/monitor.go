@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"os"
 	"strings"
 	"time"
 
@@ -72,13 +71,16 @@ func (n *Node) apply(s *snapshot.Snapshot) error {
 		if a := m.Spec.Alerts; a != nil && a.Webhook != "" {
 			settings.Webhook = a.Webhook
 			if a.SecretEnv != "" {
-				settings.Secret = os.Getenv(a.SecretEnv)
-				if settings.Secret == "" {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				secret, err := n.secrets.Lookup(ctx, a.SecretEnv)
+				cancel()
+				if err != nil {
 					// Receivers that check signatures would refuse unsigned
 					// alerts; sending none is the honest failure.
-					n.log.Error("the alert webhook's secret is not set; alerts are not posted", "secretEnv", a.SecretEnv)
+					n.log.Error("the alert webhook's secret is not available; alerts are not posted", "secretEnv", a.SecretEnv, "error", err)
 					settings.Webhook = ""
 				}
+				settings.Secret = secret
 			}
 		}
 		if b := m.Spec.AutoBlock; b != nil && b.Enabled {

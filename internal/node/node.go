@@ -34,6 +34,7 @@ import (
 	"github.com/portcullis/portcullis/internal/monitor"
 	"github.com/portcullis/portcullis/internal/policy/authn"
 	"github.com/portcullis/portcullis/internal/policy/ratelimit"
+	"github.com/portcullis/portcullis/internal/secrets"
 	"github.com/portcullis/portcullis/internal/server"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -77,6 +78,11 @@ type Node struct {
 	monitor *monitor.Monitor // anomaly detection and alerts
 	audit   *audit.Writer    // the audit trail's writer
 	tracer  *tracing.Tracer  // nil when tracing is off
+	// masterKeys seal the secrets set through the admin API (nil: no
+	// master key set, so none can be); secrets resolves the secret names
+	// of manifests: the environment, then the store.
+	masterKeys *secrets.Keyring
+	secrets    *secrets.Resolver
 	// autoBlock is the Monitor's autoBlock.ttl in nanoseconds; 0: off.
 	autoBlock atomic.Int64
 	// adminCtx ends with the node, and with it the admin API's alert
@@ -144,8 +150,18 @@ func Start(opts Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	masterKeys, err := secrets.LoadKeyring(os.Getenv, opts.Log)
+	if err != nil {
+		_ = st.Close()
+		_ = tracer.Shutdown(ctx)
+		return nil, err
+	}
 	n := &Node{opts: opts, log: opts.Log, metrics: metrics.New(), store: st, shared: !strings.HasPrefix(opts.StoreURL, "sqlite:"),
-		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4), tracer: tracer}
+		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4), tracer: tracer,
+		masterKeys: masterKeys, secrets: secrets.NewResolver(st, masterKeys)}
+	if k := masterKeys.Current(); k != nil {
+		n.log.Info("secret store: master key loaded", "keyId", k.ID())
+	}
 	if tracer != nil {
 		n.log.Info("tracing: exporting spans over OTLP/HTTP as the OTEL_* environment says")
 	}
@@ -393,7 +409,8 @@ func (n *Node) checkChain(ctx context.Context) {
 
 func (n *Node) deps() snapshot.Deps {
 	return snapshot.Deps{Metrics: n.metrics, ListenAddrs: n.opts.ListenAddrs, Keys: &n.keys, Log: n.log,
-		Limits: n.limits, Quotas: n.quotas, OnLimitStoreError: n.limitStoreFailed, Blocks: &n.blocks}
+		Limits: n.limits, Quotas: n.quotas, OnLimitStoreError: n.limitStoreFailed, Blocks: &n.blocks,
+		Secrets: n.secrets}
 }
 
 // limitStoreFailed counts a failed call to the counter store and logs it,
@@ -434,6 +451,7 @@ func (n *Node) startAdmin(token string) error {
 			Holder:   &n.holder,
 			Plane:    n.plane,
 			Monitor:  n.monitor,
+			Secrets:  n.masterKeys,
 			Warnings: n.currentWarnings,
 			Log:      n.log,
 		}),

@@ -53,11 +53,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.TLS == nil {
-		// HTTP/1.1 over TLS arrives on a framingConn, which net/http does
-		// not see through: the rest of the chain reads r.TLS.
-		if fc := framingConnOf(r); fc != nil {
-			r.TLS = fc.tls
-		}
+		r.TLS = connTLS(r) // the rest of the chain reads r.TLS
 	}
 	// policyDecision is the chain's decision before the input steps and the
 	// upstream ("" when no policy decided): what a shadow compares, since

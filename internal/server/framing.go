@@ -112,13 +112,29 @@ func (c *framingConn) claim(method, target string) framingProblem {
 
 type framingKey struct{}
 
-// withFramingConn is the server's ConnContext: it makes a scanned connection
-// reachable from its requests.
-func withFramingConn(ctx context.Context, c net.Conn) context.Context {
-	if fc, ok := c.(*framingConn); ok {
-		return context.WithValue(ctx, framingKey{}, fc)
+type h2Key struct{}
+
+// withConn is the servers' ConnContext: it makes a scanned HTTP/1
+// connection, or an HTTP/2 one's TLS state, reachable from its requests.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	switch c := c.(type) {
+	case *framingConn:
+		return context.WithValue(ctx, framingKey{}, c)
+	case *h2Conn:
+		return context.WithValue(ctx, h2Key{}, &c.tls)
 	}
 	return ctx
+}
+
+// connTLS is the TLS state of the connection r arrived on (nil for
+// cleartext): net/http sees our wrappers, not the *tls.Conn, and leaves
+// r.TLS nil.
+func connTLS(r *http.Request) *tls.ConnectionState {
+	if fc := framingConnOf(r); fc != nil {
+		return fc.tls
+	}
+	state, _ := r.Context().Value(h2Key{}).(*tls.ConnectionState)
+	return state
 }
 
 // framingConnOf returns the scanned connection r arrived on, or nil.

@@ -120,7 +120,7 @@ func TestFramingOverConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{
-		ConnContext: withFramingConn,
+		ConnContext: withConn,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if herr := checkHTTP(r, 1<<10); herr != nil {
 				w.Header().Set("Connection", "close")

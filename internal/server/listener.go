@@ -22,23 +22,26 @@ const handshakeTimeout = 10 * time.Second
 // current configuration (tls, swapped by Apply and by certificate reloads,
 // so neither closes a connection): a cleartext one is handed over wrapped
 // in a framingConn; a TLS one after its handshake, which runs on its own
-// goroutine so that a slow client never holds up the next — as the
-// *tls.Conn itself when it negotiated h2 (net/http serves HTTP/2 on it),
-// wrapped in a framingConn over TLS when it speaks HTTP/1.1, so that both
-// cleartext and TLS HTTP/1.1 get the same framing checks.
+// goroutine so that a slow client never holds up the next — wrapped in a
+// framingConn over TLS when it speaks HTTP/1.1, so that cleartext and TLS
+// HTTP/1.1 get the same framing checks, or in an h2Conn (the rapid-reset
+// guard) when it negotiated h2, for the address's HTTP/2 server, which
+// takes them from H2().
 type edgeListener struct {
 	inner net.Listener
 	tls   atomic.Pointer[certs.Loaded] // nil: cleartext HTTP
 	log   *slog.Logger
 
-	ready     chan net.Conn
+	ready     chan net.Conn // HTTP/1
+	h2ready   chan net.Conn // HTTP/2
 	errs      chan error
 	closed    chan struct{}
 	closeOnce sync.Once
 }
 
 func newEdgeListener(inner net.Listener, log *slog.Logger) *edgeListener {
-	l := &edgeListener{inner: inner, log: log, ready: make(chan net.Conn), errs: make(chan error), closed: make(chan struct{})}
+	l := &edgeListener{inner: inner, log: log, ready: make(chan net.Conn), h2ready: make(chan net.Conn),
+		errs: make(chan error), closed: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -59,7 +62,7 @@ func (l *edgeListener) acceptLoop() {
 		}
 		loaded := l.tls.Load()
 		if loaded == nil {
-			l.deliver(newFramingConn(c, nil))
+			l.deliver(l.ready, newFramingConn(c, nil))
 			continue
 		}
 		go l.handshake(c, loaded.Config)
@@ -80,16 +83,17 @@ func (l *edgeListener) handshake(c net.Conn, cfg *tls.Config) {
 	}
 	state := tc.ConnectionState()
 	if state.NegotiatedProtocol == "h2" {
-		l.deliver(tc)
+		l.deliver(l.h2ready, newH2Conn(tc))
 		return
 	}
-	l.deliver(newFramingConn(tc, &state))
+	l.deliver(l.ready, newFramingConn(tc, &state))
 }
 
-// deliver hands c to Accept, or closes it when the listener is closed.
-func (l *edgeListener) deliver(c net.Conn) {
+// deliver hands c to an Accept through to, or closes it when the listener
+// is closed.
+func (l *edgeListener) deliver(to chan net.Conn, c net.Conn) {
 	select {
-	case l.ready <- c:
+	case to <- c:
 	case <-l.closed:
 		_ = c.Close()
 	}
@@ -106,8 +110,10 @@ func (l *edgeListener) Accept() (net.Conn, error) {
 	}
 }
 
+// Close closes the listener; closing it again is no error (the HTTP/1
+// and HTTP/2 servers of an address both close it when they shut down).
 func (l *edgeListener) Close() error {
-	err := net.ErrClosed
+	var err error
 	l.closeOnce.Do(func() {
 		close(l.closed)
 		err = l.inner.Close()
@@ -116,3 +122,23 @@ func (l *edgeListener) Close() error {
 }
 
 func (l *edgeListener) Addr() net.Addr { return l.inner.Addr() }
+
+// H2 is the listener of the connections that negotiated h2.
+func (l *edgeListener) H2() net.Listener { return h2Listener{l} }
+
+// h2Listener hands over an edgeListener's HTTP/2 connections. Closing it
+// closes the edgeListener.
+type h2Listener struct{ l *edgeListener }
+
+func (h h2Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.l.h2ready:
+		return c, nil
+	case <-h.l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h h2Listener) Close() error { return h.l.Close() }
+
+func (h h2Listener) Addr() net.Addr { return h.l.Addr() }

@@ -70,7 +70,8 @@ type Server struct {
 // bound is one address being served.
 type bound struct {
 	ln  *edgeListener
-	srv *http.Server
+	srv *http.Server // HTTP/1, cleartext and over TLS
+	h2  *http.Server // HTTP/2, on TLS connections that negotiated h2
 	// certProblem is the last failure to reload the listener's
 	// certificates, so that it is logged once, not every second; s.mu.
 	certProblem string
@@ -108,7 +109,7 @@ func (s *Server) Apply(next *snapshot.Snapshot) error {
 			}
 			return fmt.Errorf("listener %s: %w", l.Name, err)
 		}
-		fresh[l.Addr] = &bound{ln: newEdgeListener(ln, s.log), srv: s.newHTTPServer(l.Addr)}
+		fresh[l.Addr] = &bound{ln: newEdgeListener(ln, s.log), srv: s.newHTTPServer(l.Addr), h2: s.newH2Server(l.Addr)}
 	}
 	oldLog, err := s.reopenAccessLog(next.AccessLog)
 	if err != nil {
@@ -173,33 +174,68 @@ func (s *Server) reopenAccessLog(conf snapshot.AccessLog) (*accesslog.Logger, er
 
 func (s *Server) accessLog() *accesslog.Logger { return s.alog.Load() }
 
-// newHTTPServer makes the server of one address. Every request reaches the
-// edge, "OPTIONS *" included (net/http would answer it itself, unseen by the
-// framing checks, which claim one verdict per request the edge serves).
+// newHTTPServer makes the HTTP/1 server of one address. Every request
+// reaches the edge, "OPTIONS *" included (net/http would answer it itself,
+// unseen by the framing checks, which claim one verdict per request the
+// edge serves).
 func (s *Server) newHTTPServer(addr string) *http.Server {
-	return &http.Server{
+	srv := &http.Server{
 		Handler:                      &edge{addr: addr, srv: s},
 		ReadHeaderTimeout:            readHeaderTimeout,
 		IdleTimeout:                  idleTimeout,
 		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		ConnContext:                  withFramingConn,
+		ConnContext:                  withConn,
 		DisableGeneralOptionsHandler: true,
-		// HTTP/2 (on TLS connections that negotiate h2) gets the same
-		// header limits as HTTP/1.1 from the edge's checks; these bound
-		// what one connection may hold open. net/http's server answers a
-		// flood of streams opened and reset faster than its handlers run
-		// (rapid reset) with GOAWAY ENHANCE_YOUR_CALM.
-		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams: maxConcurrentStreams,
-			MaxReadFrameSize:     16 << 10, // the protocol's default: a larger frame is a FRAME_SIZE_ERROR
-		},
+		Protocols:                    new(http.Protocols),
 	}
+	srv.Protocols.SetHTTP1(true)
+	return srv
+}
+
+// newH2Server makes the HTTP/2 server of one address. Its connections are
+// TLS ones that negotiated h2, handed over already decrypted (an h2Conn),
+// so net/http serves them as HTTP/2 with prior knowledge. Requests get the
+// same chain and header limits as HTTP/1.1 from the edge; these settings
+// bound what one connection may hold open.
+func (s *Server) newH2Server(addr string) *http.Server {
+	srv := s.newHTTPServer(addr)
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	srv.HTTP2 = &http.HTTP2Config{
+		MaxConcurrentStreams: maxConcurrentStreams,
+		MaxReadFrameSize:     16 << 10, // the protocol's default: a larger frame is a FRAME_SIZE_ERROR
+	}
+	return srv
 }
 
 func (s *Server) serve(b *bound) {
+	go func() {
+		if err := b.h2.Serve(b.ln.H2()); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("listener stopped", "addr", b.ln.Addr().String(), "error", err)
+		}
+	}()
 	if err := b.srv.Serve(b.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.log.Error("listener stopped", "addr", b.ln.Addr().String(), "error", err)
 	}
+}
+
+// shutdown stops b's servers accepting and waits for their requests until
+// ctx ends, then cuts them.
+func (b *bound) shutdown(ctx context.Context) error {
+	var h2err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if h2err = b.h2.Shutdown(ctx); h2err != nil {
+			_ = b.h2.Close()
+		}
+	}()
+	err := b.srv.Shutdown(ctx)
+	if err != nil {
+		_ = b.srv.Close()
+	}
+	<-done
+	return errors.Join(err, h2err)
 }
 
 // drain stops accepting on b and lets its requests finish in the background.
@@ -209,9 +245,7 @@ func (s *Server) drain(b *bound) {
 		defer s.draining.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 		defer cancel()
-		if err := b.srv.Shutdown(ctx); err != nil {
-			_ = b.srv.Close()
-		}
+		_ = b.shutdown(ctx)
 		s.log.Info("listener closed", "addr", b.ln.Addr().String())
 	}()
 }
@@ -285,8 +319,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.srv.Shutdown(ctx); err != nil {
-				_ = b.srv.Close()
+			if err := b.shutdown(ctx); err != nil {
 				errMu.Lock()
 				errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 				errMu.Unlock()

@@ -212,10 +212,12 @@ func (b *chainBuilder) tokenAuthenticator(p *config.AuthProvider) (policy.Authen
 		}
 	}
 	if in := s.Introspection; in != nil && s.Type == "oauth2" {
-		secret := os.Getenv(in.ClientSecretEnv)
-		if secret == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), providerTimeout)
+		secret, err := b.deps.Secrets.Lookup(ctx, in.ClientSecretEnv)
+		cancel()
+		if err != nil {
 			bearer.Close()
-			return nil, fmt.Errorf("AuthProvider %s: the environment variable %s (introspection.clientSecretEnv) is not set", p.Metadata.Name, in.ClientSecretEnv)
+			return nil, fmt.Errorf("AuthProvider %s: introspection.clientSecretEnv: %w", p.Metadata.Name, err)
 		}
 		bearer.Introspection, err = authn.NewIntrospection(authn.IntrospectionConfig{
 			URL: in.URL, ClientID: in.ClientID, ClientSecret: secret, Issuer: s.Issuer, Audiences: s.Audiences,

@@ -30,6 +30,7 @@ import (
 	"github.com/portcullis/portcullis/internal/policy/waf"
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/router"
+	"github.com/portcullis/portcullis/internal/secrets"
 )
 
 // DefaultRouteTimeout bounds the time to an upstream's response headers when
@@ -137,6 +138,9 @@ type Deps struct {
 	// store; it outlives snapshots, like Keys. Nil: nothing is blocked
 	// (offline use: policy tests).
 	Blocks *blocklist.Holder
+	// Secrets resolves the secrets manifests name (clientSecretEnv, …):
+	// the environment, then the store. Nil: the environment only.
+	Secrets *secrets.Resolver
 }
 
 // Compile builds a Snapshot from a validated policy. Upstreams whose settings

@@ -131,20 +131,7 @@ func (s *Store) KeysChangedSince(ctx context.Context, cursor int64) ([]store.Key
 }
 
 func queryKeys(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]store.Key, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var keys []store.Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, rows.Err()
+	return collect(ctx, tx, func(rows *sql.Rows) (store.Key, error) { return scanKey(rows) }, query, args...)
 }
 
 // scanKey scans keyColumns, then extra.

@@ -138,20 +138,8 @@ func (s *Store) VerifyChain(ctx context.Context) (store.ChainReport, error) {
 // versionsAfter returns up to verifyBatch versions numbered above last,
 // oldest first, without files.
 func versionsAfter(ctx context.Context, tx *sql.Tx, last int64) ([]store.Version, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+versionColumns+` FROM policy_versions WHERE number > ? ORDER BY number LIMIT ?`, last, verifyBatch)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var vs []store.Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		vs = append(vs, v)
-	}
-	return vs, rows.Err()
+	return collect(ctx, tx, func(rows *sql.Rows) (store.Version, error) { return scanVersion(rows) },
+		`SELECT `+versionColumns+` FROM policy_versions WHERE number > ? ORDER BY number LIMIT ?`, last, verifyBatch)
 }
 
 // readFiles returns the files of versions from..to, by version, each list

@@ -65,6 +65,8 @@ func Run(t *testing.T, fresh func(t *testing.T) Storage) {
 		{"AuditQuery", testAuditQuery},
 		{"PruneAudit", testPruneAudit},
 		{"Alerts", testAlerts},
+		{"Secrets", testSecrets},
+		{"RewrapSecrets", testRewrapSecrets},
 		{"Watch", testWatch},
 		{"WatchEndsWithContext", testWatchEndsWithContext},
 		{"Close", testClose},
