@@ -2,6 +2,7 @@ package test
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -259,5 +260,84 @@ func TestAdminTLS(t *testing.T) {
 	env = append(env, "PORTCULLIS_ADMIN_CLIENT_CERT="+filepath.Join(dir, "client.pem"), "PORTCULLIS_ADMIN_CLIENT_KEY="+filepath.Join(dir, "client.key"))
 	if code, out, errOut := runWith(t, env, "block", "list"); code != 0 {
 		t.Errorf("the CLI with a client certificate: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestMTLSIdentity: on a route with authentication type mtls the consumer
+// is the one that declares the client certificate — by subject or by
+// SHA-256 fingerprint — with its roles; a certificate of the CA that no
+// consumer declares is refused 401.
+func TestMTLSIdentity(t *testing.T) {
+	ca, clients := testpki.NewCA(t, "server CA"), testpki.NewCA(t, "client CA")
+	up, _ := echoUpstream(t)
+	dir := t.TempDir()
+	cert, key := ca.Issue(t, "gateway", "127.0.0.1")
+	writeFile(t, filepath.Join(dir, "cert.pem"), string(cert))
+	writeFile(t, filepath.Join(dir, "key.pem"), string(key))
+	writeFile(t, filepath.Join(dir, "clients.pem"), string(clients.PEM))
+	alice, bob, carol := clients.KeyPair(t, "alice"), clients.KeyPair(t, "bob"), clients.KeyPair(t, "carol")
+	bobSum := sha256.Sum256(bob.Certificate[0])
+	g := startGateway(t, fmt.Sprintf(`apiVersion: gateway/v1
+kind: Gateway
+metadata: {name: e2e}
+spec:
+  listeners:
+    - name: secure
+      port: 8443
+      protocol: HTTPS
+      tls: {certFile: %[1]s/cert.pem, keyFile: %[1]s/key.pem, clientCAFile: %[1]s/clients.pem}
+  routes:
+    - {name: api, match: {pathPrefix: /api}, to: backend, authentication: {type: mtls}, authorization: {roles: [reader]}}
+---
+apiVersion: gateway/v1
+kind: Service
+metadata: {name: backend}
+spec: {url: %[2]s}
+---
+apiVersion: gateway/v1
+kind: Consumer
+metadata: {name: alice}
+spec: {roles: [reader], certificates: [{subject: "CN=alice"}]}
+---
+apiVersion: gateway/v1
+kind: Consumer
+metadata: {name: bob}
+spec: {roles: [writer], certificates: [{sha256: %[3]x}]}
+`, dir, up.URL, bobSum), "secure")
+
+	call := func(pair tls.Certificate) (int, echoed) {
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{pair}}}, Timeout: 10 * time.Second}
+		resp, err := c.Get("https://" + g.listeners["secure"] + "/api/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e echoed
+		if resp.StatusCode == 200 {
+			e = decodeEcho(t, body)
+		}
+		return resp.StatusCode, e
+	}
+	if status, echo := call(alice); status != 200 || fmt.Sprint(echo.Headers["X-Consumer-Name"]) != "[alice]" {
+		t.Errorf("alice (by subject): %d, X-Consumer-Name %v", status, echo.Headers["X-Consumer-Name"])
+	}
+	if status, _ := call(bob); status != 403 {
+		t.Errorf("bob (by fingerprint, without the role): %d, want 403", status)
+	}
+	if status, _ := call(carol); status != 401 {
+		t.Errorf("carol (a certificate of the CA no consumer declares): %d, want 401", status)
+	}
+	var consumers []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(consumers) < 2; time.Sleep(50 * time.Millisecond) {
+		consumers = nil
+		for _, rec := range g.accessLog() {
+			if c, _ := rec["consumer"].(string); c != "" {
+				consumers = append(consumers, c)
+			}
+		}
+	}
+	if fmt.Sprint(consumers) != "[alice bob]" {
+		t.Errorf("access log consumers %v, want alice then bob", consumers)
 	}
 }

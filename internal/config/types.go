@@ -292,6 +292,17 @@ type ConsumerSpec struct {
 	Roles     []string   `yaml:"roles"`
 	RateLimit *RateLimit `yaml:"rateLimit"`
 	APIKeys   []APIKey   `yaml:"apiKeys"`
+	// Certificates are the client certificates that identify the consumer
+	// on routes with authentication type mtls (extension to CONTRACT §2).
+	Certificates []ClientCertificate `yaml:"certificates"`
+}
+
+// ClientCertificate identifies a client certificate: by the SHA-256 of its
+// DER encoding, or by its subject as RFC 4514 text ("CN=alice,O=Example"),
+// which matches every certificate the listener's CA issued to that subject.
+type ClientCertificate struct {
+	SHA256  string `yaml:"sha256"`
+	Subject string `yaml:"subject"`
 }
 
 // APIKey is a key declared by its hash only.

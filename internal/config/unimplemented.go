@@ -1,7 +1,5 @@
 package config
 
-import "fmt"
-
 // refuseUnimplemented refuses, at the field, every use of a component this
 // version does not implement yet: a policy that asks for one must never be
 // accepted and then silently not enforced. This is the one list of them; when a
@@ -10,14 +8,7 @@ func (c checker) refuseUnimplemented() {
 	switch m := c.d.m.(type) {
 	case *Gateway:
 		for _, site := range m.Spec.routeSites() {
-			r, path := site.r, site.path
-			if a := r.Authentication; a != nil {
-				switch a.Type {
-				case "mtls":
-					c.refuse(true, path+".authentication.type", fmt.Sprintf("authentication type %q", a.Type))
-				}
-			}
-			c.refuse(r.AI != nil, path+".ai", "ai")
+			c.refuse(site.r.AI != nil, site.path+".ai", "ai")
 		}
 	case *Service:
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")

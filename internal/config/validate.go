@@ -15,12 +15,15 @@ type validator struct {
 
 	keyIDs    map[string]Position // consumer API key ids seen so far
 	keyHashes map[string]Position // consumer API key hashes seen so far
+	// certificates are the consumers' client certificates seen so far, as
+	// "sha256:HEX" or "subject:TEXT".
+	certificates map[string]Position
 }
 
 // validate checks every document, then refuses what this version does not
 // implement yet.
 func (v *validator) validate(docs []*document) {
-	v.keyIDs, v.keyHashes = map[string]Position{}, map[string]Position{}
+	v.keyIDs, v.keyHashes, v.certificates = map[string]Position{}, map[string]Position{}, map[string]Position{}
 	v.documents(docs)
 	for _, d := range docs {
 		c := checker{v, d}

@@ -153,6 +153,25 @@ func (c checker) consumer(s *ConsumerSpec) {
 			c.v.keyHashes[k.SHA256] = c.pos(path + ".sha256")
 		}
 	}
+	for i, cert := range s.Certificates {
+		path := indexPath("spec.certificates", i)
+		switch {
+		case (cert.SHA256 == "") == (cert.Subject == ""):
+			c.at(path, "a certificate is named by exactly one of sha256 and subject")
+		case cert.SHA256 != "" && !sha256Hex.MatchString(cert.SHA256):
+			c.at(path+".sha256", "sha256 must be 64 lowercase hex digits (the SHA-256 of the certificate's DER encoding)")
+		default:
+			id, field := "sha256:"+cert.SHA256, ".sha256"
+			if cert.Subject != "" {
+				id, field = "subject:"+cert.Subject, ".subject"
+			}
+			if first, dup := c.v.certificates[id]; dup {
+				c.at(path+field, "this certificate already identifies a consumer at %s", first)
+			} else {
+				c.v.certificates[id] = c.pos(path + field)
+			}
+		}
+	}
 	c.rateLimit("spec.rateLimit", s.RateLimit)
 }
 

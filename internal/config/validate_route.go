@@ -44,6 +44,25 @@ func (site routeSite) defaultName() string {
 	return fmt.Sprintf("route-%s-%d", site.listener.Name, site.index)
 }
 
+// mtlsListeners checks that a route with authentication type mtls is
+// served only where clients must present a certificate: on HTTPS listeners
+// with a clientCAFile (every listener, for a spec-level route).
+func (c checker) mtlsListeners(s *GatewaySpec, site routeSite) {
+	if a := site.r.Authentication; a == nil || a.Type != "mtls" {
+		return
+	}
+	listeners := s.Listeners
+	if site.listener != nil {
+		listeners = []Listener{*site.listener}
+	}
+	for _, l := range listeners {
+		if l.Protocol != "HTTPS" || l.TLS == nil || l.TLS.ClientCAFile == "" {
+			c.at(site.path+".authentication.type", "authentication type mtls needs client certificates: listener %q is not HTTPS with tls.clientCAFile", l.Name)
+			return
+		}
+	}
+}
+
 // routes checks every route of a Gateway, names those without a name, and
 // checks that names are unique and that no two routes of a listener match the
 // same requests.
@@ -60,6 +79,7 @@ func (c checker) routes(s *GatewaySpec) {
 			}
 		}
 		c.route(site.r, site.path)
+		c.mtlsListeners(s, site)
 	}
 
 	// Names, in the order they are written.
