@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,6 +255,11 @@ func Start(opts Options) (*Node, error) {
 		return fail(err)
 	}
 	snap := n.holder.Load()
+	// Starting read every key, consumer and block and compiled the policy:
+	// garbage many times the size of what stays. Hand it back to the OS now
+	// rather than keep it as idle heap (with 100,000 keys, 200 MB resident
+	// instead of about 70).
+	debug.FreeOSMemory()
 	n.log.Info("gateway started", "gateway", snap.Policy.Gateway.Metadata.Name, "version", snap.Version, "admin", n.adminLn.Addr().String())
 	return n, nil
 }

@@ -25,7 +25,9 @@ func NewMTLS() *MTLS {
 
 // DeclareFingerprint makes the certificate whose DER encoding has this
 // SHA-256 identify id.
-func (m *MTLS) DeclareFingerprint(sum [sha256.Size]byte, id policy.Identity) { m.byFingerprint[sum] = id }
+func (m *MTLS) DeclareFingerprint(sum [sha256.Size]byte, id policy.Identity) {
+	m.byFingerprint[sum] = id
+}
 
 // DeclareSubject makes certificates with this subject (RFC 4514 text, as
 // crypto/x509 renders it) identify id.
