@@ -41,7 +41,14 @@ func httpsUpstream(t *testing.T, ca, clientCA *testpki.CA) *httptest.Server {
 // from a CA its caFile does not hold answers 502 problem+json naming neither
 // the Service nor its address, the cause logged at WARN; once its caFile
 // holds the right CA, SIGHUP (the manifests unchanged) puts it right.
+// It runs on the embedded store and on PostgreSQL, where SIGHUP re-reads the
+// shared store rather than the file: the same version is compiled again.
 func TestUpstreamTLS(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testUpstreamTLS(t, "") })
+	t.Run("postgres", func(t *testing.T) { testUpstreamTLS(t, freshDatabase(t)) })
+}
+
+func testUpstreamTLS(t *testing.T, storeURL string) {
 	ca, otherCA := testpki.NewCA(t, "billing CA"), testpki.NewCA(t, "ledger CA")
 	billing := httpsUpstream(t, ca, ca)
 	ledger := httpsUpstream(t, otherCA, nil)
@@ -51,7 +58,7 @@ func TestUpstreamTLS(t *testing.T) {
 	cert, key := ca.Issue(t, "portcullis")
 	certFile, keyFile := testpki.WriteFile(t, dir, "client.pem", cert), testpki.WriteFile(t, dir, "client.key", key)
 
-	g := startGateway(t, fmt.Sprintf(`
+	g := startGatewayOn(t, storeURL, fmt.Sprintf(`
 apiVersion: gateway/v1
 kind: Gateway
 metadata: {name: e2e}

@@ -232,12 +232,12 @@ func (p *Plane) activate(snap *snapshot.Snapshot, v store.Version) error {
 	return nil
 }
 
-// recompile compiles the active snapshot's policy again and swaps it in, so
+// Recompile compiles the active snapshot's policy again and swaps it in, so
 // that files its manifests name are read again; what did not change
 // (upstreams with their pooled connections, authenticators) is carried
 // over. When it fails, the active snapshot keeps serving. Before anything is
 // active there is nothing to do: LoadActive compiles it.
-func (p *Plane) recompile() error {
+func (p *Plane) Recompile() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur := p.holder.Load()

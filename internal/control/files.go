@@ -69,5 +69,5 @@ func (p *Plane) SyncFile(ctx context.Context, path, reason string) (Outcome, err
 	if err != nil || out.Changed {
 		return out, err
 	}
-	return out, p.recompile()
+	return out, p.Recompile()
 }

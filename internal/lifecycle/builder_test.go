@@ -10,8 +10,8 @@ import (
 )
 
 // The rule tests edit one small policy. Its sections and their fields, in the
-// order they are written; "listener2", "route2" and "monitor" are written only
-// when an edit touches them.
+// order they are written; "listener2", "route2", "service2" and "monitor" are
+// written only when an edit touches them.
 var baseSections = []struct {
 	name   string
 	fields [][2]string
@@ -22,6 +22,7 @@ var baseSections = []struct {
 	{"route", [][2]string{{"name", "r"}, {"match", "{pathPrefix: /r}"}, {"to", "svc"}, {"authentication", "{type: jwt, provider: idp}"}}},
 	{"route2", [][2]string{{"name", "r2"}, {"match", "{pathPrefix: /r2}"}, {"to", "svc"}}},
 	{"service", [][2]string{{"url", "http://127.0.0.1:9000"}}},
+	{"service2", [][2]string{{"url", "https://api2.internal"}}},
 	{"provider", [][2]string{{"type", "jwt"}, {"issuer", "https://idp.example.com/"}, {"jwksURL", "https://idp.example.com/jwks"}}},
 	{"consumer", [][2]string{{"roles", "[reader]"}}},
 	{"llm", [][2]string{{"type", "openai"}}},
@@ -30,7 +31,7 @@ var baseSections = []struct {
 }
 
 // optional sections are written only when edited.
-var optional = []string{"listener2", "route2", "monitor"}
+var optional = []string{"listener2", "route2", "service2", "monitor"}
 
 // aiRoute edits route "r" into an AI route with these ai settings.
 func aiRoute(ai string) []string { return []string{"route.to: ~", "route.ai: " + ai} }
@@ -148,6 +149,9 @@ func manifests(t testing.TB, edits ...string) string {
 		mapping("  ", sections[section])
 	}
 	doc("Service", "svc", "service")
+	if written("service2") {
+		doc("Service", "svc2", "service2")
+	}
 	doc("AuthProvider", "idp", "provider")
 	doc("Consumer", "alice", "consumer")
 	doc("AIProvider", "llm", "llm")

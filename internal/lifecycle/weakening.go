@@ -85,7 +85,8 @@ var rules = []rule{
 	onChange(config.KindGateway, "limits.bodyIdleTimeout", bodyIdleTimeoutRaised),
 
 	// Upstreams: TLS.
-	onChange(config.KindService, "tls.insecureSkipVerify", upstreamVerificationOff),
+	onAny(config.KindService, "tls.insecureSkipVerify", upstreamVerificationOff),
+	onChange(config.KindService, "tls.caFile", upstreamCAFileRemoved),
 	shown(onChange(config.KindService, "urls", serviceURLsDowngraded), func(s *config.ServiceSpec) any { return listOrNil(serviceURLs(s)) }),
 	onChange(config.KindAIProvider, "baseURL", aiBaseURLDowngraded),
 
@@ -946,11 +947,26 @@ func maxHeaderCountRaised(was, now *config.GatewaySpec) string {
 // upstreamVerificationOff: the gateway no longer verifies a Service's
 // certificate.
 func upstreamVerificationOff(was, now *config.ServiceSpec) string {
-	skips := func(s *config.ServiceSpec) bool { return s.TLS != nil && s.TLS.InsecureSkipVerify }
-	if skips(was) || !skips(now) {
+	skips := func(s *config.ServiceSpec) bool { return s != nil && s.TLS != nil && s.TLS.InsecureSkipVerify }
+	switch {
+	case !skips(now):
+		return ""
+	case was == nil:
+		return "a new Service whose certificate is not verified (insecureSkipVerify)"
+	case skips(was):
 		return ""
 	}
 	return "upstream certificate verification turned off (insecureSkipVerify)"
+}
+
+// upstreamCAFileRemoved: a Service's certificate was checked against its own
+// caFile and is now checked against the system roots, which trust many more
+// CAs (turning verification off is upstreamVerificationOff's).
+func upstreamCAFileRemoved(was, now *config.ServiceSpec) string {
+	if was.TLS == nil || was.TLS.CAFile == "" || (now.TLS != nil && (now.TLS.CAFile != "" || now.TLS.InsecureSkipVerify)) {
+		return ""
+	}
+	return "upstream certificates verified against the system roots instead of caFile"
 }
 
 // serviceURLs is a Service's url or urls.

@@ -192,6 +192,10 @@ var weakeningCases = []weakeningCase{
 		[]string{"Service svc tls.insecureSkipVerify: upstream certificate verification turned off (insecureSkipVerify)"}},
 	{"upstream verification off in a tls block", []string{"service.url: https://api.internal", "service.tls: {serverName: api.internal}"}, []string{"service.url: https://api.internal", "service.tls: {serverName: api.internal, insecureSkipVerify: true}"},
 		[]string{"Service svc tls.insecureSkipVerify: upstream certificate verification turned off (insecureSkipVerify)"}},
+	{"a new Service without verification", nil, []string{"service2.tls: {insecureSkipVerify: true}"},
+		[]string{"Service svc2 tls.insecureSkipVerify: a new Service whose certificate is not verified (insecureSkipVerify)"}},
+	{"upstream caFile removed", []string{"service.url: https://api.internal", "service.tls: {caFile: ca.pem}"}, []string{"service.url: https://api.internal"},
+		[]string{"Service svc tls.caFile: upstream certificates verified against the system roots instead of caFile"}},
 	{"upstream https to http", []string{"service.url: https://api.internal:8443"}, []string{"service.url: http://api.internal:8080"},
 		[]string{"Service svc urls: upstream traffic downgraded to plain HTTP: http://api.internal:8080"}},
 	{"one upstream of several to http", []string{"service.url: ~", "service.urls: ['https://a.internal', 'http://b.internal']"}, []string{"service.url: ~", "service.urls: ['http://a.internal', 'http://b.internal']"},
@@ -299,7 +303,7 @@ var safeEdits = []struct {
 	{"authorization added", nil, []string{"route.authorization: {scopes: ['orders:read'], rule: 'true'}"}},
 	{"new route with authentication", nil, []string{"route2.authentication: {type: oauth2, provider: idp}"}},
 	{"route removed", []string{"route2.name: r2"}, nil},
-	{"authentication to a type as strong", nil, []string{"route.authentication: {type: mtls}"}},
+	{"authentication to a type as strong", mtlsReady(), append(mtlsReady(), "route.authentication: {type: mtls}")},
 	{"authentication provider changed", nil, []string{"route.authentication: {type: oauth2, provider: idp}"}},
 	{"authentication added", []string{"route.authentication: {type: apiKey}"}, nil},
 	{"methods narrowed", []string{"route.methods: [GET, POST]"}, []string{"route.methods: [GET]"}},
@@ -323,6 +327,7 @@ var safeEdits = []struct {
 	{"access log to a file", nil, []string{"gateway.accessLog: {path: access.log}"}},
 	{"review date moved", []string{"gateway.review: {owner: sec, reviewBy: 2027-03-01}"}, []string{"gateway.review: {owner: sec, reviewBy: 2027-09-01}"}},
 	{"upstream http to https", nil, []string{"service.url: https://api.internal", "service.timeout: 5s"}},
+	{"a new Service that verifies", nil, []string{"service2.tls: {serverName: api2.internal}"}},
 	{"upstream verification back on", []string{"service.url: https://api.internal", "service.tls: {insecureSkipVerify: true}"}, []string{"service.url: https://api.internal", "service.tls: {caFile: ca.pem}"}},
 	{"upstream client certificate added", []string{"service.url: https://api.internal"}, []string{"service.url: https://api.internal", "service.tls: {certFile: c.pem, keyFile: k.pem}"}},
 	{"upstream another http host", []string{"service.url: http://a.internal"}, []string{"service.url: http://b.internal"}},
@@ -346,4 +351,10 @@ func TestSafeEditsAreNotWeakening(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mtlsReady puts route "r" on an HTTPS listener that requires client
+// certificates, where authentication type mtls may be used.
+func mtlsReady() []string {
+	return []string{"listener2.tls: {certFile: c.pem, keyFile: k.pem, clientCAFile: ca.pem}", "route.@on: secure"}
 }

@@ -531,8 +531,14 @@ func (n *Node) reload() error {
 	ctx := context.Background()
 	if n.shared {
 		n.log.Info("the shared store is authoritative: SIGHUP re-reads it, not the config file")
-		_, err := n.plane.LoadActive(ctx)
-		return err
+		served := n.holder.Load().Version
+		v, err := n.plane.LoadActive(ctx)
+		if err != nil || v.Number > served {
+			return err
+		}
+		// The same version: compiled again all the same, so that the files
+		// it names (a Service's CA, client certificates) are re-read.
+		return n.plane.Recompile()
 	}
 	_, err := n.plane.SyncFile(ctx, n.opts.ConfigPath, "reloaded from "+n.opts.ConfigPath+" on SIGHUP")
 	return err
