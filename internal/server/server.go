@@ -9,9 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,7 +185,7 @@ func (s *Server) newHTTPServer(addr string) *http.Server {
 		Handler:                      &edge{addr: addr, srv: s},
 		ReadHeaderTimeout:            readHeaderTimeout,
 		IdleTimeout:                  idleTimeout,
-		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:                     log.New(serverLog{s.log}, "", 0),
 		ConnContext:                  withConn,
 		DisableGeneralOptionsHandler: true,
 		Protocols:                    new(http.Protocols),
@@ -332,4 +334,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = l.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// serverLog is net/http's error log for the data plane: what a client
+// alone causes — a malformed HTTP/2 frame, a connection it cut — goes to
+// DEBUG, so that no client can fill the log; the rest (the server's own
+// trouble) to WARN.
+type serverLog struct{ log *slog.Logger }
+
+// clientCaused are the prefixes of net/http's messages about a client's
+// misbehaviour.
+var clientCaused = []string{
+	"http2: server connection error from ",
+	"http2: received GOAWAY",
+	"http: TLS handshake error from ",
+	"http2: server: error reading preface from client ",
+	"http2: server closing client connection",
+}
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	level := slog.LevelWarn
+	for _, prefix := range clientCaused {
+		if strings.HasPrefix(msg, prefix) {
+			level = slog.LevelDebug
+			break
+		}
+	}
+	l.log.Log(context.Background(), level, msg)
+	return len(p), nil
 }

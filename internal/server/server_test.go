@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -138,5 +139,18 @@ func BenchmarkEdge(b *testing.B) {
 	for b.Loop() {
 		clear(w.h)
 		e.ServeHTTP(w, req)
+	}
+}
+
+// TestServerLogLevels: net/http's messages about a client's misbehaviour go
+// to DEBUG, the rest to WARN.
+func TestServerLogLevels(t *testing.T) {
+	var buf bytes.Buffer
+	l := serverLog{slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	_, _ = l.Write([]byte("http2: server connection error from 127.0.0.1:1234: connection error: PROTOCOL_ERROR\n"))
+	_, _ = l.Write([]byte("http: Accept error: too many open files; retrying in 5ms\n"))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"level":"DEBUG"`) || !strings.Contains(lines[1], `"level":"WARN"`) {
+		t.Errorf("levels: %s", buf.String())
 	}
 }
