@@ -81,6 +81,11 @@ func TestKeysResidentMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a store with 100,000 keys")
 	}
+	if raceEnabled {
+		// The race detector multiplies memory and time: `make test` runs
+		// this test again without it.
+		t.Skip("resident memory is measured without the race detector (make test runs it so)")
+	}
 	up, _ := echoUpstream(t)
 	config := monitorPolicy(up.URL, "")
 	measure := func(storePath string) float64 {

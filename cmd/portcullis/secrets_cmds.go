@@ -152,11 +152,19 @@ with either), then run this, then drop PORTCULLIS_MASTER_KEY_PREVIOUS at the nex
 				return err
 			}
 			defer st.Close()
-			n, err := st.RewrapSecrets(cmd.Context(), current.RotateTo(next).Rewrap)
+			rotated := current.RotateTo(next)
+			n, err := st.RewrapSecrets(cmd.Context(), rotated.Rewrap)
 			if err != nil {
 				return fmt.Errorf("%w; nothing was changed", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d secret(s) re-encrypted to master key %s\n", n, next.ID())
+			// The audit trail's batches next, in a transaction of their own:
+			// running the command again only touches what is not rotated yet.
+			b, err := st.RewrapAudit(cmd.Context(), rotated)
+			if err != nil {
+				return fmt.Errorf("the secrets are rotated but the audit trail is not (run the command again): %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d audit batch(es) re-encrypted to master key %s\n", b, next.ID())
 			return nil
 		},
 	}

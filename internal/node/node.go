@@ -161,7 +161,8 @@ func Start(opts Options) (*Node, error) {
 		local: ratelimit.NewStore(0), sigs: make(chan os.Signal, 4), tracer: tracer,
 		masterKeys: masterKeys, secrets: secrets.NewResolver(st, masterKeys)}
 	if k := masterKeys.Current(); k != nil {
-		n.log.Info("secret store: master key loaded", "keyId", k.ID())
+		n.log.Info("secret store: master key loaded; the audit trail is encrypted with it", "keyId", k.ID())
+		st.SetAuditSealer(masterKeys)
 	}
 	if tracer != nil {
 		n.log.Info("tracing: exporting spans over OTLP/HTTP as the OTEL_* environment says")

@@ -205,12 +205,18 @@ func (r *Keyring) key(id string) *Key {
 // Seal encrypts value as the secret name under a fresh data key, the data
 // key under the current master key.
 func (r *Keyring) Seal(name string, value []byte) (store.SecretRecord, error) {
+	if len(value) > MaxValueBytes {
+		return store.SecretRecord{}, fmt.Errorf("a secret's value is at most %d bytes", MaxValueBytes)
+	}
+	return r.SealData(name, value)
+}
+
+// SealData is Seal for data of any size under a name that is not a
+// secret's: the audit trail's batches ("audit").
+func (r *Keyring) SealData(name string, value []byte) (store.SecretRecord, error) {
 	k := r.Current()
 	if k == nil {
 		return store.SecretRecord{}, ErrNoMasterKey
-	}
-	if len(value) > MaxValueBytes {
-		return store.SecretRecord{}, fmt.Errorf("a secret's value is at most %d bytes", MaxValueBytes)
 	}
 	dataKey := make([]byte, KeySize)
 	_, _ = rand.Read(dataKey) // never fails (crypto/rand)

@@ -29,6 +29,14 @@ type AuditRecord struct {
 	KeyID         string // the API key used, if any
 }
 
+// AuditSealer encrypts the audit trail at rest with the node's master key
+// (secrets.Keyring): envelope encryption, as for stored secrets.
+type AuditSealer interface {
+	SealData(name string, value []byte) (SecretRecord, error)
+	Open(rec SecretRecord) ([]byte, error)
+	Rewrap(rec SecretRecord) (SecretRecord, error)
+}
+
 // AuditQuery selects audit records. Empty fields select everything.
 type AuditQuery struct {
 	Consumer string

@@ -111,6 +111,15 @@ type Store interface {
 	// PruneAudit deletes the audit records older than before and returns
 	// how many it deleted.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	// SetAuditSealer makes the audit records appended from now on encrypted
+	// with s, and lets sealed ones be read; call it before the store is
+	// used. Without it, records are stored in clear and sealed ones cannot
+	// be read.
+	SetAuditSealer(s AuditSealer)
+	// RewrapAudit re-seals the data keys of every sealed audit batch with
+	// s's current master key (rotation), in one transaction, and returns
+	// how many batches it changed.
+	RewrapAudit(ctx context.Context, s AuditSealer) (int, error)
 
 	// SaveAlert stores an alert, replacing the one with its ID (a repeat
 	// updates Time, Detail and Count).

@@ -19,8 +19,11 @@ func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) er
 	if len(records) == 0 {
 		return nil
 	}
-	b := auditbatch.Encode(0, records) // the sequence numbers are the batch's FirstSeq on
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	b, err := auditbatch.EncodeSealed(records, s.auditSealer) // the sequence numbers are the batch's FirstSeq on
+	if err != nil {
+		return fmt.Errorf("append %d audit records: %w", len(records), err)
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `UPDATE audit_sequence SET next = next + $1 RETURNING next - $1`, b.Count).Scan(&b.FirstSeq); err != nil {
 			return err
 		}
@@ -40,7 +43,7 @@ func (s *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditRec
 	if !q.Since.IsZero() {
 		since = store.Timestamp(q.Since).UnixMicro()
 	}
-	recs, next, err := auditbatch.Page(q, func(below int64, n int) ([]auditbatch.Batch, error) {
+	recs, next, err := auditbatch.Page(q, s.auditSealer, func(below int64, n int) ([]auditbatch.Batch, error) {
 		rows, err := s.pool.Query(ctx, `SELECT first_seq, data FROM audit_batches
 			WHERE ($1::bigint = 0 OR first_seq < $1) AND ($2::bigint = 0 OR max_time >= $2)
 			  AND ($3 = '' OR strpos(consumers, $4) > 0) AND ($5 = '' OR strpos(routes, $6) > 0)
@@ -85,7 +88,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error)
 		if err != nil {
 			return err
 		}
-		trimmed, err := auditbatch.TrimEach(straddling, before, func(t auditbatch.Batch) error {
+		trimmed, err := auditbatch.TrimEach(straddling, before, s.auditSealer, func(t auditbatch.Batch) error {
 			_, err := tx.Exec(ctx, `UPDATE audit_batches SET count = $1, min_time = $2, max_time = $3, consumers = $4, routes = $5, data = $6 WHERE first_seq = $7`,
 				t.Count, t.MinTime, t.MaxTime, t.Consumers, t.Routes, t.Data, t.FirstSeq)
 			return err
@@ -95,6 +98,39 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune audit records: %w", err)
+	}
+	return n, nil
+}
+
+// SetAuditSealer implements store.Store.
+func (s *Store) SetAuditSealer(sealer store.AuditSealer) { s.auditSealer = sealer }
+
+// RewrapAudit implements store.Store. The batches are locked, so that a
+// node pruning at the same time waits.
+func (s *Store) RewrapAudit(ctx context.Context, sealer store.AuditSealer) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT first_seq, data FROM audit_batches WHERE get_byte(data, 0) = 2 FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		batches, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auditbatch.Batch, error) {
+			var b auditbatch.Batch
+			err := row.Scan(&b.FirstSeq, &b.Data)
+			return b, err
+		})
+		if err != nil {
+			return err
+		}
+		return auditbatch.RewrapEach(batches, sealer, func(b auditbatch.Batch) error {
+			n++
+			_, err := tx.Exec(ctx, `UPDATE audit_batches SET data = $1 WHERE first_seq = $2`, b.Data, b.FirstSeq)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rewrap audit batches: %w", err)
 	}
 	return n, nil
 }

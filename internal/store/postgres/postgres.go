@@ -57,6 +57,8 @@ type Store struct {
 	listenConf *pgx.ConnConfig // the dedicated LISTEN connection's
 	opts       Options
 	feed       *feed.Feed
+	// auditSealer encrypts the audit trail (SetAuditSealer); nil: clear.
+	auditSealer store.AuditSealer
 
 	ctx    context.Context // ends at Close; the followers run within it
 	cancel context.CancelFunc

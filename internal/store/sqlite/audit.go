@@ -15,8 +15,11 @@ func (s *Store) AppendAudit(ctx context.Context, records []store.AuditRecord) er
 	if len(records) == 0 {
 		return nil
 	}
-	b := auditbatch.Encode(0, records) // the sequence numbers are the batch's FirstSeq on
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	b, err := auditbatch.EncodeSealed(records, s.auditSealer) // the sequence numbers are the batch's FirstSeq on
+	if err != nil {
+		return fmt.Errorf("append %d audit records: %w", len(records), err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `UPDATE audit_sequence SET next = next + ? RETURNING next - ?`, b.Count, b.Count).Scan(&b.FirstSeq); err != nil {
 			return err
 		}
@@ -38,7 +41,7 @@ func (s *Store) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditRec
 	}
 	// Each fetch is a statement of its own: a page may see batches
 	// appended while it reads, and the cursor keeps pages apart.
-	recs, next, err := auditbatch.Page(q, func(below int64, n int) ([]auditbatch.Batch, error) {
+	recs, next, err := auditbatch.Page(q, s.auditSealer, func(below int64, n int) ([]auditbatch.Batch, error) {
 		rows, err := s.db.QueryContext(ctx, `SELECT first_seq, data FROM audit_batches
 			WHERE (? = 0 OR first_seq < ?) AND (? = 0 OR max_time >= ?)
 			  AND (? = '' OR instr(consumers, ?) > 0) AND (? = '' OR instr(routes, ?) > 0)
@@ -95,7 +98,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error)
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		trimmed, err := auditbatch.TrimEach(straddling, before, func(t auditbatch.Batch) error {
+		trimmed, err := auditbatch.TrimEach(straddling, before, s.auditSealer, func(t auditbatch.Batch) error {
 			_, err := tx.ExecContext(ctx, `UPDATE audit_batches SET count = ?, min_time = ?, max_time = ?, consumers = ?, routes = ?, data = ? WHERE first_seq = ?`,
 				t.Count, t.MinTime, t.MaxTime, t.Consumers, t.Routes, t.Data, t.FirstSeq)
 			return err
@@ -105,6 +108,34 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("prune audit records: %w", err)
+	}
+	return n, nil
+}
+
+// SetAuditSealer implements store.Store.
+func (s *Store) SetAuditSealer(sealer store.AuditSealer) { s.auditSealer = sealer }
+
+// RewrapAudit implements store.Store.
+func (s *Store) RewrapAudit(ctx context.Context, sealer store.AuditSealer) (int, error) {
+	n := 0
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n = 0
+		batches, err := collect(ctx, tx, func(rows *sql.Rows) (auditbatch.Batch, error) {
+			var b auditbatch.Batch
+			err := rows.Scan(&b.FirstSeq, &b.Data)
+			return b, err
+		}, `SELECT first_seq, data FROM audit_batches WHERE substr(data, 1, 1) = x'02'`)
+		if err != nil {
+			return err
+		}
+		return auditbatch.RewrapEach(batches, sealer, func(b auditbatch.Batch) error {
+			n++
+			_, err := tx.ExecContext(ctx, `UPDATE audit_batches SET data = ? WHERE first_seq = ?`, b.Data, b.FirstSeq)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rewrap audit batches: %w", err)
 	}
 	return n, nil
 }

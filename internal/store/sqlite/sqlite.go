@@ -44,6 +44,8 @@ type Store struct {
 	db      *sql.DB
 	writeMu sync.Mutex // one write transaction at a time in this process
 	feed    *feed.Feed
+	// auditSealer encrypts the audit trail (SetAuditSealer); nil: clear.
+	auditSealer store.AuditSealer
 
 	closeOnce sync.Once
 	closeErr  error

@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/secrets"
 	"github.com/portcullis/portcullis/internal/store"
 )
 
@@ -203,5 +205,44 @@ func testPruneAudit(t *testing.T, st Storage) {
 	appendAudit(t, s, 6, 7)
 	if recs, _, _ := s.Audit(ctx(t), store.AuditQuery{}); len(recs) != 1 || recs[0].Seq <= newest {
 		t.Errorf("after pruning all: %+v, want a Seq above %d", recs, newest)
+	}
+}
+
+// testAuditSealed: with a sealer, batches are stored encrypted and read
+// back; pruning trims a sealed batch; rotation re-wraps them so that a store
+// holding only the new key reads them; without a key they are not read.
+func testAuditSealed(t *testing.T, st Storage) {
+	s := open(t, st)
+	key := func(b byte) *secrets.Key {
+		k, err := secrets.NewKey(bytes.Repeat([]byte{b}, secrets.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	oldKey, newKey := key(1), key(2)
+	appendAudit(t, s, 0, 2) // in clear, before the key
+	s.SetAuditSealer(secrets.NewKeyring(oldKey))
+	appendAudit(t, s, 2, 6)
+	if got := auditAll(t, s, store.AuditQuery{}); !equal(got, ids(5, 4, 3, 2, 1, 0)) {
+		t.Fatalf("sealed and clear batches: %v", got)
+	}
+	if n, err := s.PruneAudit(ctx(t), auditStart.Add(3*time.Second)); err != nil || n != 3 {
+		t.Fatalf("PruneAudit across a sealed batch = %d, %v; want 3", n, err)
+	}
+	rotated := secrets.NewKeyring(newKey, oldKey)
+	if n, err := s.RewrapAudit(ctx(t), rotated); err != nil || n != 1 {
+		t.Fatalf("RewrapAudit = %d, %v; want the one sealed batch", n, err)
+	}
+	if n, err := s.RewrapAudit(ctx(t), rotated); err != nil || n != 0 {
+		t.Errorf("RewrapAudit again = %d, %v; want nothing left to do", n, err)
+	}
+	s.SetAuditSealer(secrets.NewKeyring(newKey))
+	if got := auditAll(t, s, store.AuditQuery{}); !equal(got, ids(5, 4, 3)) {
+		t.Errorf("with only the new key: %v", got)
+	}
+	s.SetAuditSealer(nil)
+	if _, _, err := s.Audit(ctx(t), store.AuditQuery{}); err == nil {
+		t.Error("sealed batches read without a key")
 	}
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Storage) {
 		{"Audit", testAudit},
 		{"AuditQuery", testAuditQuery},
 		{"PruneAudit", testPruneAudit},
+		{"AuditSealed", testAuditSealed},
 		{"Alerts", testAlerts},
 		{"Secrets", testSecrets},
 		{"RewrapSecrets", testRewrapSecrets},

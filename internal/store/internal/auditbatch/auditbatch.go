@@ -59,6 +59,17 @@ func Encode(firstSeq int64, records []store.AuditRecord) Batch {
 	return encode(firstSeq, records, func(i int) int64 { return int64(i) })
 }
 
+// EncodeSealed is Encode with the data sealed by s (in clear when s is nil).
+func EncodeSealed(records []store.AuditRecord, s Sealer) (Batch, error) {
+	b := Encode(0, records)
+	if s == nil {
+		return b, nil
+	}
+	var err error
+	b.Data, err = Seal(s, b.Data)
+	return b, err
+}
+
 // encode returns records as a batch from firstSeq, the record i at
 // firstSeq+offset(i).
 func encode(firstSeq int64, records []store.AuditRecord, offset func(i int) int64) Batch {
@@ -241,12 +252,23 @@ func Trim(b Batch, before time.Time) (Batch, int, error) {
 // TrimEach trims the records older than before out of each batch (see
 // Trim), hands each result to update (which stores it), and returns how
 // many records it removed in all.
-func TrimEach(batches []Batch, before time.Time, update func(Batch) error) (int64, error) {
+// Sealed batches are opened with s and the trimmed ones sealed again.
+func TrimEach(batches []Batch, before time.Time, s Sealer, update func(Batch) error) (int64, error) {
 	var removed int64
 	for _, b := range batches {
+		sealed := IsSealed(b.Data)
+		var err error
+		if b.Data, err = Unseal(s, b.Data); err != nil {
+			return removed, err
+		}
 		t, n, err := Trim(b, before)
 		if err != nil {
 			return removed, err
+		}
+		if sealed {
+			if t.Data, err = Seal(s, t.Data); err != nil {
+				return removed, err
+			}
 		}
 		if err := update(t); err != nil {
 			return removed, err
@@ -266,8 +288,9 @@ type Fetch func(below int64, n int) ([]Batch, error)
 const fetchSize = 4
 
 // Page returns a page of q's records, newest first, and the cursor of the
-// next page ("" when none remain), reading batches through fetch.
-func Page(q store.AuditQuery, fetch Fetch) ([]store.AuditRecord, string, error) {
+// next page ("" when none remain), reading batches through fetch and
+// opening sealed ones with s.
+func Page(q store.AuditQuery, s Sealer, fetch Fetch) ([]store.AuditRecord, string, error) {
 	below, err := store.ParseAuditCursor(q.Cursor)
 	if err != nil {
 		return nil, "", err
@@ -281,6 +304,9 @@ func Page(q store.AuditQuery, fetch Fetch) ([]store.AuditRecord, string, error) 
 			return nil, "", err
 		}
 		for _, b := range batches {
+			if b.Data, err = Unseal(s, b.Data); err != nil {
+				return nil, "", err
+			}
 			recs, err := Decode(b)
 			if err != nil {
 				return nil, "", err
