@@ -522,9 +522,12 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR] = $1} END {print
 ms() { awk -v u="$1" 'BEGIN {printf "%.2f ms", u / 1000}'; }
 thousands() { awk -v x="$1" 'BEGIN {s = sprintf("%.0f", x); while (s ~ /[0-9]{4}/) sub(/[0-9]{3}($|,)/, ",&", s); print s}'; }
 
-ref_rps=""
+# A row named "... tls" is compared with "$REFERENCE tls" (nginx with TLS), the others with
+# $REFERENCE: the ratio always sets like against like.
+ref_rps="" ref_tls_rps=""
 for i in "${!T_NAMES[@]}"; do
     [[ ${T_NAMES[i]} == "$REFERENCE" && -z ${NOTE[$i]:-} ]] && ref_rps=$(median "${RPS[$i]}")
+    [[ ${T_NAMES[i]} == "$REFERENCE tls" && -z ${NOTE[$i]:-} ]] && ref_tls_rps=$(median "${RPS[$i]}")
 done
 
 # Rows: target | requests/s | p50 | p99 | vs nginx proxy | CPU/request | notes
@@ -532,7 +535,9 @@ ROWS=()
 for i in "${!T_NAMES[@]}"; do
     rps=$(median "${RPS[$i]}")
     ratio="—"
-    [[ -z ${NOTE[$i]:-} && -n $ref_rps ]] && ratio=$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN {printf "%.2f", a / b}')
+    ref=$ref_rps
+    [[ ${T_NAMES[i]} == *" tls" ]] && ref=$ref_tls_rps
+    [[ -z ${NOTE[$i]:-} && -n $ref ]] && ratio=$(awk -v a="$rps" -v b="$ref" 'BEGIN {printf "%.2f", a / b}')
     note=${NOTE[$i]:-}
     [[ -z $note ]] || note="INVALID: ${note%; }"
     ROWS+=("${T_NAMES[i]}|$(thousands "$rps")|$(ms "$(median "${P50[$i]}")")|$(ms "$(median "${P99[$i]}")")|$ratio|$(median "${CPU[$i]}") µs|$note")
