@@ -229,3 +229,39 @@ func TestAuditEncryptedAtRest(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretChangeReachesEveryNode: two nodes share PostgreSQL and a policy
+// whose webhook secretEnv names a secret nobody has set yet. Once it is set
+// through one node — no reload anywhere — the other node signs its alerts
+// with it.
+func TestSecretChangeReachesEveryNode(t *testing.T) {
+	const value = "live-hook-secret-81d2"
+	t.Setenv("PORTCULLIS_MASTER_KEY", newMasterKey())
+	signed := make(chan bool, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		signed <- r.Header.Get(monitor.SignatureHeader) == monitor.Sign(value, body)
+	}))
+	defer hook.Close()
+	up, _ := echoUpstream(t)
+	dsn := freshDatabase(t)
+	policy := monitorPolicy(up.URL, "alerts: {webhook: "+hook.URL+", secretEnv: E2E_LIVE_HOOK_SECRET}")
+	a := startGatewayOn(t, dsn, policy, "public")
+	b := startGatewayOn(t, dsn, policy, "public")
+
+	if code, out, errOut := secretsCLI(t, a, []string{"E2E_SECRET_SOURCE=" + value}, "set", "E2E_LIVE_HOOK_SECRET", "--from-env", "E2E_SECRET_SOURCE"); code != 0 {
+		t.Fatalf("secrets set: exit %d, %s%s", code, out, errOut)
+	}
+	b.waitLog("a stored secret changed; the policy was compiled again with it", 1)
+	for i := range 30 {
+		get(t, b.url("public")+"/api/orders", "X-API-Key", fmt.Sprintf("pck_guess%04d", i))
+	}
+	select {
+	case ok := <-signed:
+		if !ok {
+			t.Error("node b's webhook delivery is not signed with the secret set through node a")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("node b posted no alert")
+	}
+}

@@ -302,6 +302,15 @@ func (n *Node) follow(ctx context.Context, changes <-chan store.Change) {
 				n.log.Error("could not reload API keys; the previous set stays in force", "error", err)
 				n.monitor.Raise(alertStoreUnavailable, "high", "store", "could not reload API keys: "+err.Error())
 			}
+		case store.KindSecrets:
+			// The policy's secret names resolve again, to the new values;
+			// a compile that fails (a name now found nowhere) keeps the
+			// active policy, as a bad reload does.
+			if err := n.plane.Recompile(); err != nil {
+				n.log.Error("a stored secret changed but the policy could not be compiled with it; the active policy stays", "error", err)
+			} else {
+				n.log.Info("a stored secret changed; the policy was compiled again with it")
+			}
 		case store.KindBlocks:
 			if err := n.syncBlocks(ctx); err != nil {
 				n.log.Error("could not reload the blocks; the previous set stays in force", "error", err)

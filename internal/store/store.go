@@ -174,6 +174,9 @@ const (
 	KindKeys      = "keys"
 	KindConsumers = "consumers"
 	KindBlocks    = "blocks"
+	// KindSecrets: a stored secret was set or deleted; nodes compile their
+	// policy again, so that the names it resolves take the new value.
+	KindSecrets = "secrets"
 )
 
 // QuotaCount is a quota's counter as saved from a node's memory, so that a

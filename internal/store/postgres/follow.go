@@ -27,12 +27,13 @@ const (
 // refresh reads the newest version of every kind and publishes any that
 // moved on; the feed drops the rest.
 func (s *Store) refresh(ctx context.Context) error {
-	var policy, keys, consumers, blocks int64
+	var policy, keys, consumers, blocks, secrets int64
 	err := s.pool.QueryRow(ctx, `SELECT
 		(SELECT coalesce(max(number), 0) FROM policy_versions),
 		(SELECT value FROM change_sequences WHERE kind = 'keys'),
 		(SELECT value FROM change_sequences WHERE kind = 'consumers'),
-		(SELECT value FROM change_sequences WHERE kind = 'blocks')`).Scan(&policy, &keys, &consumers, &blocks)
+		(SELECT value FROM change_sequences WHERE kind = 'blocks'),
+		(SELECT value FROM change_sequences WHERE kind = 'secrets')`).Scan(&policy, &keys, &consumers, &blocks, &secrets)
 	if err != nil {
 		return err
 	}
@@ -40,6 +41,7 @@ func (s *Store) refresh(ctx context.Context) error {
 	s.feed.Publish(store.Change{Kind: store.KindKeys, Version: keys})
 	s.feed.Publish(store.Change{Kind: store.KindConsumers, Version: consumers})
 	s.feed.Publish(store.Change{Kind: store.KindBlocks, Version: blocks})
+	s.feed.Publish(store.Change{Kind: store.KindSecrets, Version: secrets})
 	return nil
 }
 

@@ -19,13 +19,24 @@ func (s *Store) PutSecret(ctx context.Context, r store.SecretRecord) (store.Secr
 		return store.SecretRecord{}, err
 	}
 	r.UpdatedAt = utc(time.Now())
-	_, err := s.pool.Exec(ctx, `INSERT INTO secrets (`+secretColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key, nonce = excluded.nonce,
-			ciphertext = excluded.ciphertext, author = excluded.author, updated_at = excluded.updated_at`,
-		r.Name, r.KeyID, r.WrappedKey, r.Nonce, r.Ciphertext, r.Author, r.UpdatedAt)
+	var seq int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO secrets (`+secretColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key, nonce = excluded.nonce,
+				ciphertext = excluded.ciphertext, author = excluded.author, updated_at = excluded.updated_at`,
+			r.Name, r.KeyID, r.WrappedKey, r.Nonce, r.Ciphertext, r.Author, r.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		if seq, err = bumpSequence(ctx, tx, store.KindSecrets); err != nil {
+			return err
+		}
+		return notify(ctx, tx, store.Change{Kind: store.KindSecrets, Version: seq})
+	})
 	if err != nil {
 		return store.SecretRecord{}, fmt.Errorf("put secret %s: %w", r.Name, err)
 	}
+	s.feed.Publish(store.Change{Kind: store.KindSecrets, Version: seq})
 	return r, nil
 }
 
@@ -56,13 +67,24 @@ func (s *Store) Secrets(ctx context.Context) ([]store.SecretRecord, error) {
 
 // DeleteSecret implements store.Store.
 func (s *Store) DeleteSecret(ctx context.Context, name string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM secrets WHERE name = $1`, name)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = store.ErrNotFound
-	}
+	var seq int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM secrets WHERE name = $1`, name)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if seq, err = bumpSequence(ctx, tx, store.KindSecrets); err != nil {
+			return err
+		}
+		return notify(ctx, tx, store.Change{Kind: store.KindSecrets, Version: seq})
+	})
 	if err != nil {
 		return fmt.Errorf("delete secret %s: %w", name, err)
 	}
+	s.feed.Publish(store.Change{Kind: store.KindSecrets, Version: seq})
 	return nil
 }
 

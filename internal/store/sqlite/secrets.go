@@ -19,8 +19,13 @@ func (s *Store) PutSecret(ctx context.Context, r store.SecretRecord) (store.Secr
 		return store.SecretRecord{}, err
 	}
 	r.UpdatedAt = store.Timestamp(time.Now())
+	var seq int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (`+secretColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		var err error
+		if seq, err = bumpSequence(ctx, tx, store.KindSecrets); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (`+secretColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key, nonce = excluded.nonce,
 				ciphertext = excluded.ciphertext, author = excluded.author, updated_at = excluded.updated_at`,
 			r.Name, r.KeyID, r.WrappedKey, r.Nonce, r.Ciphertext, r.Author, formatTime(r.UpdatedAt))
@@ -29,6 +34,7 @@ func (s *Store) PutSecret(ctx context.Context, r store.SecretRecord) (store.Secr
 	if err != nil {
 		return store.SecretRecord{}, fmt.Errorf("put secret %s: %w", r.Name, err)
 	}
+	s.feed.Publish(store.Change{Kind: store.KindSecrets, Version: seq})
 	return r, nil
 }
 
@@ -55,6 +61,7 @@ func (s *Store) Secrets(ctx context.Context) ([]store.SecretRecord, error) {
 
 // DeleteSecret implements store.Store.
 func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	var seq int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE name = ?`, name)
 		if err != nil {
@@ -63,11 +70,13 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return cmp.Or(err, store.ErrNotFound)
 		}
-		return nil
+		seq, err = bumpSequence(ctx, tx, store.KindSecrets)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete secret %s: %w", name, err)
 	}
+	s.feed.Publish(store.Change{Kind: store.KindSecrets, Version: seq})
 	return nil
 }
 

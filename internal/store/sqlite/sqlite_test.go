@@ -117,7 +117,7 @@ func TestMemory(t *testing.T) {
 }
 
 // migrations is how many migrations the store has.
-const migrations = 7
+const migrations = 8
 
 // TestUpgradeFromFirstSchema: a store made by a version with only the first
 // migration gets the later ones at Open, and keeps its data.
@@ -127,7 +127,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if _, err := s.CreateConsumer(t.Context(), store.Consumer{Name: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TABLE quota_counters`, `DROP TABLE blocks`, `DROP TABLE audit_batches`, `DROP TABLE audit_sequence`, `DROP TABLE alerts`, `DROP TABLE secrets`, `DELETE FROM change_sequences WHERE kind = 'blocks'`,
+	for _, q := range []string{`DROP TABLE quota_counters`, `DROP TABLE blocks`, `DROP TABLE audit_batches`, `DROP TABLE audit_sequence`, `DROP TABLE alerts`, `DROP TABLE secrets`, `DELETE FROM change_sequences WHERE kind IN ('blocks', 'secrets')`,
 		`DELETE FROM schema_migrations WHERE version > 1`} {
 		if _, err := s.DB().Exec(q); err != nil {
 			t.Fatal(err)

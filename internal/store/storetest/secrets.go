@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -129,4 +130,24 @@ func testRewrapSecrets(t *testing.T, st Storage) {
 func sameSecret(a, b store.SecretRecord) bool {
 	return a.Name == b.Name && a.KeyID == b.KeyID && a.Author == b.Author && bytes.Equal(a.WrappedKey, b.WrappedKey) &&
 		bytes.Equal(a.Nonce, b.Nonce) && bytes.Equal(a.Ciphertext, b.Ciphertext)
+}
+
+// testWatchSecrets: setting and deleting a secret are changes of kind
+// KindSecrets, with rising versions.
+func testWatchSecrets(t *testing.T, st Storage) {
+	s := open(t, st)
+	c, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	ch, err := s.Watch(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutSecret(ctx(t), sealed("W_TOKEN", "k1", "w")); err != nil {
+		t.Fatal(err)
+	}
+	WaitForChange(t, ch, store.KindSecrets, 1, 5*time.Second)
+	if err := s.DeleteSecret(ctx(t), "W_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	WaitForChange(t, ch, store.KindSecrets, 2, 5*time.Second)
 }

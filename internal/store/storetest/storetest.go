@@ -67,6 +67,7 @@ func Run(t *testing.T, fresh func(t *testing.T) Storage) {
 		{"AuditSealed", testAuditSealed},
 		{"Alerts", testAlerts},
 		{"Secrets", testSecrets},
+		{"WatchSecrets", testWatchSecrets},
 		{"RewrapSecrets", testRewrapSecrets},
 		{"Watch", testWatch},
 		{"WatchEndsWithContext", testWatchEndsWithContext},
