@@ -66,3 +66,30 @@ func TestResetBudget(t *testing.T) {
 		t.Error("the reset over the budget was not reported")
 	}
 }
+
+// FuzzFrameCursor: whatever a client sends, however it is split into
+// reads, the cursor never panics and finds the same frame headers.
+func FuzzFrameCursor(f *testing.F) {
+	f.Add(append(frame(frameHeaders, 1, []byte("abc")), frame(frameRSTStream, 1, make([]byte, 4))...), uint8(3))
+	f.Add([]byte{0xff, 0xff, 0xff, 0x3, 0, 0, 0, 0, 1}, uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
+		var whole, parts frameCursor
+		var a, b []uint32
+		whole.advance(data, func(typ byte, id uint32) { a = append(a, uint32(typ)<<24|id&0xffffff) })
+		step := int(split) + 1
+		for i := 0; i < len(data); i += step {
+			parts.advance(data[i:min(i+step, len(data))], func(typ byte, id uint32) { b = append(b, uint32(typ)<<24|id&0xffffff) })
+		}
+		if whole != parts || len(a) != len(b) {
+			t.Fatalf("split reads differ: %v vs %v", a, b)
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("header %d: %x vs %x", i, a[i], b[i])
+			}
+		}
+		if n := whole.untilBoundary(data); n < 0 || n > len(data) {
+			t.Fatalf("untilBoundary = %d of %d", n, len(data))
+		}
+	})
+}
