@@ -455,11 +455,11 @@ func (n *Node) startAdmin(token string) error {
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	n.adminLn = ln
+	n.adminCtx, n.adminCancel = context.WithCancel(context.Background())
 	if serving != nil {
 		ln = tls.NewListener(ln, serving.Config())
-		go n.watchAdminCertificates(serving)
+		go n.watchAdminCertificates(serving) // until adminCtx ends
 	}
-	n.adminCtx, n.adminCancel = context.WithCancel(context.Background())
 	n.admin = &http.Server{
 		Handler: admin.New(admin.Config{
 			Token:    token,
