@@ -15,8 +15,10 @@ import (
 // (it is what routes the request and what X-Forwarded-Host tells the
 // upstream), and one whose request-target is longer than the header limit
 // (414), which net/http bounds only by its own 1 MiB.
-func checkHTTP(r *http.Request, maxTarget int) *httperr.Error {
-	if fc := framingConnOf(r); fc != nil {
+//
+// fc is the scanned connection r arrived on (framingConnOf; nil for HTTP/2).
+func checkHTTP(r *http.Request, fc *framingConn, maxTarget int) *httperr.Error {
+	if fc != nil {
 		if p := fc.claim(r.Method, r.RequestURI); p != framingOK {
 			return framingError(p)
 		}

@@ -52,14 +52,15 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header()["Strict-Transport-Security"] = []string{ln.HSTS}
 		}
 	}
+	fc := framingConnOf(r)
 	if r.TLS == nil {
-		r.TLS = connTLS(r) // the rest of the chain reads r.TLS
+		r.TLS = connTLS(r, fc) // the rest of the chain reads r.TLS
 	}
 	// policyDecision is the chain's decision before the input steps and the
 	// upstream ("" when no policy decided): what a shadow compares, since
 	// the candidate is not given the body.
 	policyDecision := ""
-	herr := checkHTTP(r, snap.MaxHeaderBytes)
+	herr := checkHTTP(r, fc, snap.MaxHeaderBytes)
 	switch {
 	case herr != nil:
 		// Ambiguous or oversized HTTP: refused before any policy sees it.

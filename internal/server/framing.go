@@ -127,10 +127,10 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 }
 
 // connTLS is the TLS state of the connection r arrived on (nil for
-// cleartext): net/http sees our wrappers, not the *tls.Conn, and leaves
-// r.TLS nil.
-func connTLS(r *http.Request) *tls.ConnectionState {
-	if fc := framingConnOf(r); fc != nil {
+// cleartext), fc being framingConnOf(r): net/http sees our wrappers, not the
+// *tls.Conn, and leaves r.TLS nil.
+func connTLS(r *http.Request, fc *framingConn) *tls.ConnectionState {
+	if fc != nil {
 		return fc.tls
 	}
 	state, _ := r.Context().Value(h2Key{}).(*tls.ConnectionState)

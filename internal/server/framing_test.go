@@ -122,7 +122,7 @@ func TestFramingOverConnection(t *testing.T) {
 	srv := &http.Server{
 		ConnContext: withConn,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if herr := checkHTTP(r, 1<<10); herr != nil {
+			if herr := checkHTTP(r, framingConnOf(r), 1<<10); herr != nil {
 				w.Header().Set("Connection", "close")
 				w.WriteHeader(herr.Status)
 				return
