@@ -44,7 +44,7 @@ func (l *Limiter) Take(counter Counter, c *policy.Call, now time.Time) (Result, 
 	if o, ok := l.overrides[c.Identity.Consumer]; ok && c.Identity.Consumer != "" {
 		limit, policy = o.limit, o.policy
 	}
-	res, err := counter.Take(callContext(c), l.keys.key(c), limit, now)
+	res, err := counter.TakeN(callContext(c), l.keys.key(c), limit, 1, now)
 	res.Policy = policy
 	if err != nil {
 		res = Result{Allowed: !l.denyOnFailure, Limit: limit.Requests + limit.Burst, Policy: policy, RetryAfter: time.Second}
@@ -68,7 +68,7 @@ func NewQuotaLimiter(route string, q Quota, by string, denyOnFailure bool) *Quot
 // Take counts c against its key in counter; on a counter failure, as
 // Limiter.Take.
 func (l *QuotaLimiter) Take(counter QuotaCounter, c *policy.Call, now time.Time) (Result, error) {
-	res, err := counter.Count(callContext(c), l.keys.key(c), l.quota, now)
+	res, err := counter.CountN(callContext(c), l.keys.key(c), l.quota, 1, now)
 	if err != nil {
 		start, end := l.quota.Period.bounds(now)
 		res = l.quota.result(!l.denyOnFailure, 0, start, end, now)

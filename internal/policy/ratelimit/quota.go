@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -36,14 +37,17 @@ func (p Period) bounds(now time.Time) (start, end time.Time) {
 
 // Quota is a number of requests per calendar period, counted exactly: unlike
 // a rate limit it does not refill gradually, it starts again at zero when the
-// next period begins.
+// next period begins. Budgets count micro-dollars in it: int64 holds 9
+// trillion dollars.
 type Quota struct {
 	Requests int64
 	Period   Period
 }
 
 // result renders count (after the decision) for the period [start, end) at
-// now: RateLimit-Policy's window is the period's length in seconds.
+// now: RateLimit-Policy's window is the period's length in seconds. A
+// refusal's Retry-After is the period's end, even for an amount larger than
+// the whole quota.
 func (q Quota) result(allowed bool, count int64, start, end, now time.Time) Result {
 	res := Result{
 		Allowed:   allowed,
@@ -58,13 +62,18 @@ func (q Quota) result(allowed bool, count int64, start, end, now time.Time) Resu
 	return res
 }
 
-// QuotaCounter counts one request for a key against a quota. QuotaStore (in
+// QuotaCounter counts amounts for a key against a quota. QuotaStore (in
 // memory, saved to the policy store now and then) and RedisQuotaStore
 // (shared by a cluster) are the two.
 type QuotaCounter interface {
-	// Count adds one request to key's counter for the period holding now,
-	// unless the quota is used up, in which case it refuses and adds nothing.
-	Count(ctx context.Context, key string, q Quota, now time.Time) (Result, error)
+	// CountN adds n (n < 0 counts as 0) to key's counter for the period
+	// holding now or, when the count would then pass the quota, refuses
+	// and adds nothing.
+	CountN(ctx context.Context, key string, q Quota, n int64, now time.Time) (Result, error)
+	// AdjustCount settles a reservation made with CountN: it adds delta,
+	// counted even past the quota, never refused; the count never goes
+	// below zero.
+	AdjustCount(ctx context.Context, key string, q Quota, delta int64, now time.Time) error
 }
 
 // QuotaStore keeps quota counters in memory, sharded like Store. Counts are
@@ -85,7 +94,7 @@ type quotaShard struct {
 type quotaCount struct {
 	end     int64 // the period's end, Unix nanoseconds: after it the counter is garbage
 	count   int64
-	unsaved int64 // added since the last Unsaved
+	unsaved int64 // added since the last Unsaved; negative while more was returned
 }
 
 // SavedCount is a counter as the policy store keeps it: the key names the
@@ -119,13 +128,47 @@ func (s *QuotaStore) shard(key string) *quotaShard {
 	return &s.shards[maphash.String(s.seed, key)&(shards-1)]
 }
 
-// Count implements QuotaCounter; it never fails.
-func (s *QuotaStore) Count(_ context.Context, key string, q Quota, now time.Time) (Result, error) {
+// Count is CountN of one.
+func (s *QuotaStore) Count(ctx context.Context, key string, q Quota, now time.Time) (Result, error) {
+	return s.CountN(ctx, key, q, 1, now)
+}
+
+// CountN implements QuotaCounter; it never fails.
+func (s *QuotaStore) CountN(_ context.Context, key string, q Quota, n int64, now time.Time) (Result, error) {
 	start, end := q.Period.bounds(now)
-	ck := counterKey(key, q.Period, start)
+	added, count := s.count(counterKey(key, q.Period, start), end, max(0, n), max(0, q.Requests), now)
+	return q.result(added, count, start, end, now), nil
+}
+
+// AdjustCount implements QuotaCounter; it never fails.
+func (s *QuotaStore) AdjustCount(_ context.Context, key string, q Quota, delta int64, now time.Time) error {
+	start, end := q.Period.bounds(now)
+	s.count(counterKey(key, q.Period, start), end, delta, -1, now)
+	return nil
+}
+
+// count adds n at now to the counter ck of a period ending at end, unless
+// limit >= 0 and the count would then pass it; the count never goes below zero (nor
+// overflows). It returns whether it added and the count after.
+func (s *QuotaStore) count(ck string, end time.Time, n, limit int64, now time.Time) (bool, int64) {
 	sh := s.shard(ck)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	c := sh.counts[ck]
+	var have int64
+	if c != nil {
+		have = c.count
+	}
+	if limit >= 0 && n > limit-have {
+		return false, have
+	}
+	next := max(0, have+n)
+	if n > math.MaxInt64-have {
+		next = math.MaxInt64
+	}
+	if next == have {
+		return true, have
+	}
 	if c == nil {
 		if len(sh.counts) >= s.perShard {
 			sh.evict(now.UnixNano())
@@ -133,14 +176,9 @@ func (s *QuotaStore) Count(_ context.Context, key string, q Quota, now time.Time
 		c = &quotaCount{end: end.UnixNano()}
 		sh.counts[ck] = c
 	}
-	allowed := c.count < q.Requests
-	if allowed {
-		c.count++
-		c.unsaved++
-	}
-	count := c.count
-	sh.mu.Unlock()
-	return q.result(allowed, count, start, end, now), nil
+	c.unsaved += next - have
+	c.count = next
+	return true, next
 }
 
 // evict makes room in a full shard: every counter of a period that has ended
@@ -161,8 +199,11 @@ func (sh *quotaShard) evict(now int64) {
 }
 
 // Unsaved takes what was counted since the last call, one SavedCount per
-// counter that changed (Count is the addition, not the total), and drops the
-// counters of periods that ended before now.
+// counter that grew (Count is the net addition, not the total), and drops
+// the counters of periods that ended before now. A counter whose net is a
+// return (AdjustCount below what was saved) keeps it for the next call, to
+// offset later additions: the policy store adds, and never takes back, so
+// a node that stops before then restarts with the higher count.
 func (s *QuotaStore) Unsaved(now time.Time) []SavedCount {
 	t := now.UnixNano()
 	var out []SavedCount
@@ -187,15 +228,15 @@ func (s *QuotaStore) Unsaved(now time.Time) []SavedCount {
 // Unsave puts back additions that Unsaved returned but could not be saved,
 // so that the next Unsaved returns them again.
 func (s *QuotaStore) Unsave(counts []SavedCount) {
-	s.add(counts, true)
+	s.addSaved(counts, true)
 }
 
 // Load adds saved totals to the counters, at start before any request.
 func (s *QuotaStore) Load(counts []SavedCount) {
-	s.add(counts, false)
+	s.addSaved(counts, false)
 }
 
-func (s *QuotaStore) add(counts []SavedCount, unsaved bool) {
+func (s *QuotaStore) addSaved(counts []SavedCount, unsaved bool) {
 	for _, sc := range counts {
 		sh := s.shard(sc.Key)
 		sh.mu.Lock()

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,8 +102,8 @@ func exactly50(t *testing.T, take func() (Result, error)) {
 // against a quota of 50, and refuses the next.
 func quotaOf50(t *testing.T, s QuotaCounter) {
 	q := Quota{Requests: 50, Period: Month}
-	exactly50(t, func() (Result, error) { return s.Count(context.Background(), "shared", q, time.Now()) })
-	if r, _ := s.Count(context.Background(), "shared", q, time.Now()); r.Allowed || r.Remaining != 0 || r.RetryAfter <= 0 {
+	exactly50(t, func() (Result, error) { return s.CountN(context.Background(), "shared", q, 1, time.Now()) })
+	if r, _ := s.CountN(context.Background(), "shared", q, 1, time.Now()); r.Allowed || r.Remaining != 0 || r.RetryAfter <= 0 {
 		t.Fatalf("the 201st: %+v", r)
 	}
 }
@@ -213,5 +214,119 @@ func BenchmarkQuotaCount(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Count(context.Background(), "route\x00c:alice", q, now)
+	}
+}
+
+// bothQuotaStores runs f on the in-memory quota store and on Redis.
+func bothQuotaStores(t *testing.T, f func(t *testing.T, c QuotaCounter)) {
+	t.Run("memory", func(t *testing.T) { f(t, NewQuotaStore(0)) })
+	t.Run("redis", func(t *testing.T) {
+		s := NewRedisQuotaStore(testClient(t))
+		s.prefix = testPrefix()
+		f(t, s)
+	})
+}
+
+func TestCountN(t *testing.T) {
+	bothQuotaStores(t, func(t *testing.T, c QuotaCounter) {
+		ctx := context.Background()
+		q := Quota{Requests: 50_000_000, Period: Day} // $50 a day, in micro-dollars
+		now := time.Now()                             // Redis expires counters of past periods
+		count := func(what, key string, n int64, allowed bool, remaining int) {
+			t.Helper()
+			r, err := c.CountN(ctx, key, q, n, now)
+			if err != nil || r.Allowed != allowed || r.Remaining != remaining || r.Limit != 50_000_000 || (r.RetryAfter > 0) == allowed {
+				t.Fatalf("%s: %+v %v, want allowed %v, remaining %d", what, r, err, allowed, remaining)
+			}
+		}
+		adjust := func(key string, delta int64) {
+			t.Helper()
+			if err := c.AdjustCount(ctx, key, q, delta, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count("$30", "k", 30_000_000, true, 20_000_000)
+		count("$25 more: refused whole", "k", 25_000_000, false, 20_000_000)
+		count("the $20 left", "k", 20_000_000, true, 0)
+		adjust("k", -5_000_000) // the call cost $5 less than reserved
+		count("a refund makes room", "k", 5_000_000, true, 0)
+		adjust("k", 3_000_000) // and this one $3 more: counted past the budget
+		count("overshot", "k", 0, false, 0)
+		adjust("k", -4_000_000)
+		count("the $1 left", "k", 1_000_000, true, 0)
+		count("not a micro-dollar more", "k", 1, false, 0)
+		adjust("k", -100_000_000) // the count stops at zero
+		count("more than the budget", "k", 50_000_001, false, 50_000_000)
+		count("the whole budget", "k", 50_000_000, true, 0)
+		adjust("new", -5) // nothing to return: nothing happens
+		count("a new key", "new", 50_000_000, true, 0)
+		count("a negative amount", "neg", -3, true, 50_000_000)
+	})
+}
+
+// TestQuotaReserveUnderConcurrency: 20 goroutines reserving random amounts
+// (and settling them) use exactly the quota, in memory and across two nodes
+// sharing Redis.
+func TestQuotaReserveUnderConcurrency(t *testing.T) {
+	q := Quota{Requests: 1000, Period: Month}
+	now := time.Now() // one period for the whole test
+	for _, settle := range []bool{false, true} {
+		t.Run("settle="+strconv.FormatBool(settle), func(t *testing.T) {
+			drainQuota(t, []QuotaCounter{NewQuotaStore(0)}, q, settle, now)
+			a, b := NewRedisQuotaStore(testClient(t)), NewRedisQuotaStore(testClient(t))
+			a.prefix = testPrefix()
+			b.prefix = a.prefix
+			drainQuota(t, []QuotaCounter{a, b}, q, settle, now)
+		})
+	}
+}
+
+// drainQuota drains q on one key through nodes (reserving on one, settling
+// on the next) and checks that exactly the quota was used.
+func drainQuota(t *testing.T, nodes []QuotaCounter, q Quota, settle bool, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	used := drain(t,
+		func(i int, n int64) (Result, error) { return nodes[i%len(nodes)].CountN(ctx, "shared", q, n, now) },
+		func(i int, delta int64) error {
+			return nodes[(i+1)%len(nodes)].AdjustCount(ctx, "shared", q, delta, now)
+		},
+		settle)
+	if used != q.Requests {
+		t.Fatalf("%d used, want exactly %d", used, q.Requests)
+	}
+}
+
+// TestQuotaSaveAmounts: amounts and adjustments reach the policy store as
+// net additions; a net return waits to offset later additions (the store
+// only adds).
+func TestQuotaSaveAmounts(t *testing.T) {
+	ctx := context.Background()
+	q := Quota{Requests: 50_000_000, Period: Month}
+	now := time.Date(2026, 11, 28, 18, 0, 0, 0, time.UTC)
+	a := NewQuotaStore(0)
+	unsaved := func(want int64) []SavedCount {
+		t.Helper()
+		got := a.Unsaved(now)
+		if want == 0 && len(got) != 0 || want != 0 && (len(got) != 1 || got[0].Count != want) {
+			t.Fatalf("Unsaved = %+v, want %d", got, want)
+		}
+		return got
+	}
+	a.CountN(ctx, "k", q, 30_000_000, now)
+	saved := unsaved(30_000_000)
+	a.AdjustCount(ctx, "k", q, -10_000_000, now)
+	unsaved(0)
+	a.CountN(ctx, "k", q, 4_000_000, now)
+	unsaved(0)
+	a.CountN(ctx, "k", q, 16_000_000, now)
+	saved[0].Count += unsaved(10_000_000)[0].Count
+	a.AdjustCount(ctx, "k", q, 5_000_000, now)
+	saved[0].Count += unsaved(5_000_000)[0].Count
+
+	b := NewQuotaStore(0) // a restart
+	b.Load(saved)
+	if r, _ := b.CountN(ctx, "k", q, 5_000_001, now); r.Allowed || r.Remaining != 5_000_000 {
+		t.Fatalf("after a restart: %+v, want $45 of $50 counted", r)
 	}
 }

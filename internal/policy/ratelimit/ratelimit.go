@@ -3,6 +3,9 @@
 // window-edge double bursts. A key that has been quiet may send Requests+Burst
 // at once, then one more every Interval/Requests.
 //
+// A request is one cell; a cost of n cells (an AI call's tokens) is admitted
+// whole or not at all, and a reservation is settled afterwards with Adjust.
+//
 // A limit's state is one number per key — its theoretical arrival time (TAT)
 // — kept in a Store that outlives policy versions, so that a reload never
 // resets a counter. A key whose TAT has passed is in the same state as an
@@ -10,6 +13,7 @@
 package ratelimit
 
 import (
+	"context"
 	"hash/maphash"
 	"strconv"
 	"sync"
@@ -23,16 +27,69 @@ type Limit struct {
 	Burst    int           // extra requests that may arrive at once
 }
 
-// emission is the time one request uses up (at least a nanosecond: a limit
-// of more than a billion a second is as good as none).
+// emission is the time one cell uses up, in whole nanoseconds in both stores
+// so that they agree: a bucket's size is exact, its refill rate off by less
+// than a nanosecond a cell (at least a nanosecond: a limit of more than a
+// billion a second is as good as none).
 func (l Limit) emission() time.Duration {
 	return max(time.Nanosecond, l.Interval/time.Duration(max(1, l.Requests)))
 }
 
-// tolerance is how far ahead of now a key's TAT may run: Requests+Burst-1
-// emissions, so that Requests+Burst arrive at once.
-func (l Limit) tolerance() time.Duration {
-	return l.emission() * time.Duration(l.Requests+l.Burst-1)
+// size is how many cells arrive at once on a quiet key: Requests+Burst.
+func (l Limit) size() int64 {
+	return int64(l.Requests) + int64(l.Burst)
+}
+
+// capacity is how far past now a TAT may run after an admission: size
+// emissions, in nanoseconds.
+func (l Limit) capacity() int64 {
+	return int64(l.emission()) * max(0, l.size())
+}
+
+// maxLead bounds how far past now a TAT may run (about 73 years), so that no
+// cost or adjustment, however absurd, overflows a TAT in nanoseconds.
+const maxLead = 1 << 61
+
+// cost is n cells' worth of TAT in nanoseconds, within ±maxLead.
+func (l Limit) cost(n int64) int64 {
+	T := int64(l.emission())
+	switch {
+	case n > maxLead/T:
+		return maxLead
+	case n < -maxLead/T:
+		return -maxLead
+	}
+	return n * T
+}
+
+// result renders a decision on n cells, after which the key's TAT leads now
+// by lead nanoseconds. A cost larger than the bucket can never be admitted:
+// its Retry-After is the time the whole bucket takes to refill, the longest
+// any cost that fits would wait.
+func (l Limit) result(n int64, allowed bool, lead int64) Result {
+	T, full := int64(l.emission()), l.capacity()
+	res := Result{Allowed: allowed, Limit: l.Requests + l.Burst, Remaining: int(max(0, (full-lead)/T)), Reset: time.Duration(lead)}
+	switch {
+	case allowed:
+	case n > l.size():
+		res.RetryAfter = time.Duration(full)
+	default:
+		res.RetryAfter = time.Duration(lead + n*T - full)
+	}
+	return res
+}
+
+// Counter counts cells for a key under a limit. Store (in memory, one node)
+// and RedisStore (shared by a cluster) are the two.
+type Counter interface {
+	// TakeN admits n cells (n < 0 counts as 0) or, when they do not all
+	// fit, refuses and counts nothing.
+	TakeN(ctx context.Context, key string, l Limit, n int64, now time.Time) (Result, error)
+	// Adjust settles a reservation made with TakeN: it adds delta cells
+	// (more were used than reserved), counted even past the limit, or
+	// returns -delta (fewer were), never refused. Returned cells make room
+	// again but never move the TAT before now: they cannot bank credit.
+	Adjust(ctx context.Context, key string, l Limit, delta int64, now time.Time) error
 }
 
 // Result is a decision and what the response headers say about it.
@@ -103,36 +160,53 @@ func NewStore(maxKeys int) *Store {
 	return s
 }
 
-// take decides one request for key under l at now, and records it when allowed.
-func (s *Store) take(key string, l Limit, now time.Time) Result {
-	t := now.UnixNano()
-	T := int64(l.emission())
-	tau := int64(l.tolerance())
+// Take is TakeN of one cell.
+func (s *Store) Take(ctx context.Context, key string, l Limit, now time.Time) (Result, error) {
+	return s.TakeN(ctx, key, l, 1, now)
+}
+
+// TakeN implements Counter; it never fails.
+func (s *Store) TakeN(_ context.Context, key string, l Limit, n int64, now time.Time) (Result, error) {
+	return s.take(key, l, n, now), nil
+}
+
+// Adjust implements Counter; it never fails.
+func (s *Store) Adjust(_ context.Context, key string, l Limit, delta int64, now time.Time) error {
+	s.advance(key, now.UnixNano(), l.cost(delta), -1)
+	return nil
+}
+
+func (s *Store) take(key string, l Limit, n int64, now time.Time) Result {
+	n = max(0, n)
+	allowed, lead := s.advance(key, now.UnixNano(), l.cost(n), l.capacity())
+	return l.result(n, allowed, lead)
+}
+
+// advance moves key's TAT (t, the time now, when absent or passed) by cost
+// nanoseconds, unless limit >= 0 and the TAT would then lead t by more than
+// limit. The TAT never ends before t, and one that reaches t is forgotten
+// (the same as absent). It returns whether it moved the TAT and the TAT's
+// lead over t after. RedisStore's script is the same in Lua.
+func (s *Store) advance(key string, t, cost, limit int64) (bool, int64) {
 	sh := &s.shards[maphash.String(s.seed, key)&(shards-1)]
-
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	tat, ok := sh.tats[key]
-	if !ok || tat < t {
-		tat = t
+	lead := max(0, tat-t)
+	if limit >= 0 && lead+cost > limit {
+		return false, lead
 	}
-	res := Result{Limit: l.Requests + l.Burst}
-	if tat-t > tau {
-		sh.mu.Unlock()
-		res.RetryAfter = time.Duration(tat - t - tau)
-		res.Reset = time.Duration(tat - t)
-		return res
-	}
-	newTAT := tat + T
-	if !ok && len(sh.tats) >= s.perShard {
+	lead = min(max(0, lead+cost), maxLead)
+	switch {
+	case lead == 0:
+		delete(sh.tats, key)
+	case !ok && len(sh.tats) >= s.perShard:
 		sh.evict(t, s.perShard)
+		fallthrough
+	default:
+		sh.tats[key] = t + lead
 	}
-	sh.tats[key] = newTAT
-	sh.mu.Unlock()
-
-	res.Allowed = true
-	res.Remaining = int((t + tau + T - newTAT) / T)
-	res.Reset = time.Duration(newTAT - t)
-	return res
+	return true, lead
 }
 
 // evict makes room in a full shard: every key whose TAT has passed goes (it

@@ -14,24 +14,24 @@ func TestGCRA(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 10, Interval: 10 * time.Second} // one per second
 	for i := range 10 {
-		r := s.take("k", l, t0)
+		r := s.take("k", l, 1, t0)
 		if !r.Allowed || r.Remaining != 9-i || r.Limit != 10 || l.PolicyHeader() != "10;w=10" {
 			t.Fatalf("request %d: %+v", i, r)
 		}
 	}
-	r := s.take("k", l, t0)
+	r := s.take("k", l, 1, t0)
 	if r.Allowed || r.RetryAfter != time.Second || r.Reset != 10*time.Second {
 		t.Fatalf("the 11th at once: %+v", r)
 	}
 	// One more every second; no double burst at any edge.
-	if r := s.take("k", l, t0.Add(999*time.Millisecond)); r.Allowed {
+	if r := s.take("k", l, 1, t0.Add(999*time.Millisecond)); r.Allowed {
 		t.Fatalf("before the emission interval: %+v", r)
 	}
-	if r := s.take("k", l, t0.Add(time.Second)); !r.Allowed || r.Remaining != 0 {
+	if r := s.take("k", l, 1, t0.Add(time.Second)); !r.Allowed || r.Remaining != 0 {
 		t.Fatalf("after one emission interval: %+v", r)
 	}
 	// Quiet for the whole window: the full allowance again.
-	if r := s.take("k", l, t0.Add(21*time.Second)); !r.Allowed || r.Remaining != 9 {
+	if r := s.take("k", l, 1, t0.Add(21*time.Second)); !r.Allowed || r.Remaining != 9 {
 		t.Fatalf("after a quiet window: %+v", r)
 	}
 }
@@ -40,13 +40,13 @@ func TestBurst(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 2, Interval: time.Minute, Burst: 3}
 	n := 0
-	for s.take("k", l, t0).Allowed {
+	for s.take("k", l, 1, t0).Allowed {
 		n++
 	}
 	if n != 5 {
 		t.Fatalf("%d at once, want requests+burst = 5", n)
 	}
-	if r := s.take("k", l, t0); r.RetryAfter != 30*time.Second {
+	if r := s.take("k", l, 1, t0); r.RetryAfter != 30*time.Second {
 		t.Fatalf("Retry-After %v, want one emission (30s)", r.RetryAfter)
 	}
 }
@@ -56,7 +56,7 @@ func TestBurst(t *testing.T) {
 func TestExactUnderConcurrency(t *testing.T) {
 	s := NewStore(0)
 	l := Limit{Requests: 50, Interval: time.Hour}
-	exactly50(t, func() (Result, error) { return s.take("shared", l, t0), nil })
+	exactly50(t, func() (Result, error) { return s.take("shared", l, 1, t0), nil })
 }
 
 // TestMemoryIsBounded: a flood of distinct keys never holds more than the bound.
@@ -64,7 +64,7 @@ func TestMemoryIsBounded(t *testing.T) {
 	s := NewStore(shards * 10)
 	l := Limit{Requests: 1, Interval: time.Hour}
 	for i := range 10_000 {
-		s.take(string(rune(i))+"-key", l, t0)
+		s.take(string(rune(i))+"-key", l, 1, t0)
 	}
 	if n := s.Len(); n > shards*10 {
 		t.Fatalf("%d keys held, bound %d", n, shards*10)
@@ -118,7 +118,7 @@ func BenchmarkTake(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		s.take("route\x00c:alice", l, now)
+		s.take("route\x00c:alice", l, 1, now)
 	}
 }
 
