@@ -145,6 +145,56 @@ func TestAuditTrail(t *testing.T) {
 	}
 }
 
+// TestAuditExportAI: an AI call's record carries its ai facts through the
+// admin API and `portcullis audit export` (tokens and cost as numbers);
+// other records have no ai.
+func TestAuditExportAI(t *testing.T) {
+	up, _ := echoUpstream(t)
+	dbPath := filepath.Join(t.TempDir(), "portcullis.db")
+	s, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	recs := []store.AuditRecord{
+		{Time: now, RequestID: "ai-call", Method: "POST", Path: "/v1/chat/completions", Route: "chat", Status: 200,
+			Decision: "allowed", PolicyVersion: 1, LatencyMs: 812.5, Listener: "public",
+			AI: &store.AuditAI{Provider: "openai-main", Model: "gpt-4o-mini-2024-07-18", PromptTokens: 1200, CompletionTokens: 345,
+				CostUSD: 0.000387, Usage: "provider", Ended: "complete"}},
+		{Time: now, RequestID: "plain-call", Method: "GET", Path: "/orders/1", Route: "orders", Status: 200,
+			Decision: "allowed", PolicyVersion: 1, LatencyMs: 1.5, Listener: "public"},
+	}
+	if err := s.AppendAudit(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	g := startGatewayOn(t, "sqlite:"+dbPath, auditPolicy(up.URL), "public")
+	env := []string{"PORTCULLIS_ADMIN_URL=http://" + g.admin, "PORTCULLIS_ADMIN_TOKEN=" + adminToken}
+	code, out, errOut := runWith(t, env, "audit", "export", "--since", now.Add(-time.Minute).Format(time.RFC3339))
+	byID := map[string]map[string]any{}
+	for _, l := range parseJSONLines(out) {
+		id, _ := l["requestId"].(string)
+		byID[id] = l
+	}
+	if code != 0 || byID["ai-call"] == nil || byID["plain-call"] == nil {
+		t.Fatalf("audit export: %d\n%s%s", code, out, errOut)
+	}
+	want := map[string]any{"provider": "openai-main", "model": "gpt-4o-mini-2024-07-18", "promptTokens": 1200.0,
+		"completionTokens": 345.0, "costUSD": 0.000387, "usage": "provider", "ended": "complete"}
+	ai, _ := byID["ai-call"]["ai"].(map[string]any)
+	if len(ai) != len(want) {
+		t.Errorf("exported ai = %#v, want %#v", byID["ai-call"]["ai"], want)
+	}
+	for k, v := range want {
+		if ai[k] != v {
+			t.Errorf("exported ai field %s = %#v, want %#v", k, ai[k], v)
+		}
+	}
+	if v, ok := byID["plain-call"]["ai"]; ok {
+		t.Errorf("a record that is not an AI call exported ai %#v", v)
+	}
+}
+
 // auditCount counts the records in the SQLite store at path whose path
 // starts with prefix, reading the file as the gateway left it.
 func auditCount(t *testing.T, path, prefix string) int {

@@ -47,6 +47,11 @@ func (a *auditAPI) list(w http.ResponseWriter, r *http.Request) {
 		out[i] = adminclient.AuditRecord{Time: rec.Time, RequestID: rec.RequestID, Consumer: rec.Consumer, ClientIP: rec.ClientIP,
 			Method: rec.Method, Path: rec.Path, Route: rec.Route, Status: rec.Status, Decision: rec.Decision, Reason: rec.Reason,
 			PolicyVersion: rec.PolicyVersion, LatencyMs: rec.LatencyMs, Listener: rec.Listener, KeyID: rec.KeyID}
+		if rec.AI != nil {
+			// The same fields: a conversion, so that they cannot drift apart.
+			ai := adminclient.AuditAI(*rec.AI)
+			out[i].AI = &ai
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"records": out, "next": next})
 }

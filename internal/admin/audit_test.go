@@ -13,8 +13,8 @@ import (
 )
 
 // TestAuditAPI: the records as CONTRACT §4 shows them (numbers as
-// numbers), filters, paging with next, since inclusive, and a 400 problem
-// for every bad parameter.
+// numbers, ai only on AI calls), filters, paging with next, since
+// inclusive, and a 400 problem for every bad parameter.
 func TestAuditAPI(t *testing.T) {
 	st, err := sqlite.Open(t.Context(), sqlite.Memory)
 	if err != nil {
@@ -29,6 +29,8 @@ func TestAuditAPI(t *testing.T) {
 			Status: 200, Decision: "allowed", PolicyVersion: 3, LatencyMs: 1.5, Listener: "public"})
 	}
 	recs[4].Status, recs[4].Decision, recs[4].Reason, recs[4].KeyID = 403, "forbidden", "role not allowed", "key_1"
+	recs[4].AI = &store.AuditAI{Provider: "openai-main", Model: "gpt-4o-mini-2024-07-18", PromptTokens: 1200, CompletionTokens: 345,
+		CostUSD: 0.000387, Usage: "estimated", Ended: "client_disconnect"}
 	if err := st.AppendAudit(t.Context(), recs); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +60,20 @@ func TestAuditAPI(t *testing.T) {
 		if newest[k] != v {
 			t.Errorf("record field %s = %#v, want %#v", k, newest[k], v)
 		}
+	}
+	ai, _ := newest["ai"].(map[string]any)
+	wantAI := map[string]any{"provider": "openai-main", "model": "gpt-4o-mini-2024-07-18", "promptTokens": 1200.0,
+		"completionTokens": 345.0, "costUSD": 0.000387, "usage": "estimated", "ended": "client_disconnect"}
+	if len(ai) != len(wantAI) {
+		t.Errorf("ai = %#v, want %#v", newest["ai"], wantAI)
+	}
+	for k, v := range wantAI {
+		if ai[k] != v {
+			t.Errorf("ai field %s = %#v, want %#v", k, ai[k], v)
+		}
+	}
+	if v, ok := records[1].(map[string]any)["ai"]; ok {
+		t.Errorf("a record that is not an AI call has ai %#v", v)
 	}
 
 	seen := 0

@@ -393,6 +393,18 @@ type AuditRecord struct {
 	LatencyMs     float64   `json:"latencyMs"`
 	Listener      string    `json:"listener"`
 	KeyID         string    `json:"keyId,omitempty"`
+	AI            *AuditAI  `json:"ai,omitempty"` // AI calls only
+}
+
+// AuditAI is what an AI call adds to its record (CONTRACT §4).
+type AuditAI struct {
+	Provider         string  `json:"provider"`
+	Model            string  `json:"model"`
+	PromptTokens     int64   `json:"promptTokens"`
+	CompletionTokens int64   `json:"completionTokens"`
+	CostUSD          float64 `json:"costUSD"`
+	Usage            string  `json:"usage"` // "provider" | "estimated"
+	Ended            string  `json:"ended"` // "complete" | "client_disconnect" | "upstream_error"
 }
 
 // AuditQuery selects audit records: empty fields select everything; Limit

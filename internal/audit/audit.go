@@ -47,6 +47,9 @@ type Record struct {
 	Reason        string
 	PolicyVersion int64
 	Latency       time.Duration
+	// AI is set by AI calls only. It holds no personal data, so it is not
+	// redacted, only cleaned: the model may come from the provider's answer.
+	AI *store.AuditAI
 }
 
 // Store is what the writer needs of store.Store.
@@ -316,8 +319,20 @@ func (w *Writer) take(r Record) {
 		LatencyMs:     float64(r.Latency.Microseconds()) / 1000,
 		Listener:      clean(r.Listener),
 		KeyID:         clean(r.KeyID),
+		AI:            cleanAI(r.AI),
 	})
 	w.pendingN.Store(int64(len(w.pending)))
+}
+
+// cleanAI returns a copy of ai with its strings cleaned: the copy is the
+// writer's, whatever the edge does with ai after handing it over.
+func cleanAI(ai *store.AuditAI) *store.AuditAI {
+	if ai == nil {
+		return nil
+	}
+	c := *ai
+	c.Provider, c.Model, c.Usage, c.Ended = clean(c.Provider), clean(c.Model), clean(c.Usage), clean(c.Ended)
+	return &c
 }
 
 // clean makes s storable as text in every backend: valid UTF-8 without NUL

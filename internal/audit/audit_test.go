@@ -155,6 +155,32 @@ func TestRedactsBeforeWriting(t *testing.T) {
 	}
 }
 
+// TestAIFacts: an AI call's facts reach the store as they were handed over
+// (a model name from the provider made valid text), in a copy of the
+// writer's own; other calls have none.
+func TestAIFacts(t *testing.T) {
+	st := newFakeStore()
+	w := newWriter(t, st, Options{})
+	w.Start()
+	ai := &store.AuditAI{Provider: "openai-main", Model: "gpt-4o-mini\xff", PromptTokens: 1200, CompletionTokens: 345,
+		CostUSD: 0.000387, Usage: "provider", Ended: "client_disconnect"}
+	r := record(1)
+	r.AI = ai
+	w.Record(r)
+	w.Record(record(2))
+	closeWriter(t, w)
+	ai.Model = "changed after the handover"
+	got := st.records()
+	want := store.AuditAI{Provider: "openai-main", Model: "gpt-4o-mini\uFFFD", PromptTokens: 1200, CompletionTokens: 345,
+		CostUSD: 0.000387, Usage: "provider", Ended: "client_disconnect"}
+	if len(got) != 2 || got[0].AI == nil || *got[0].AI != want {
+		t.Fatalf("stored %+v, want AI %+v", got, want)
+	}
+	if got[1].AI != nil {
+		t.Errorf("a call that is not an AI call stored AI %+v", got[1].AI)
+	}
+}
+
 // TestRetry: a batch the store refuses is kept and written once the store
 // recovers, in order, with nothing lost; the failure is logged.
 func TestRetry(t *testing.T) {
@@ -228,10 +254,13 @@ func TestDrops(t *testing.T) {
 	if stored := len(st.records()); int64(stored)+dropped != n {
 		t.Errorf("stored %d + dropped %d != %d recorded", stored, dropped, n)
 	}
+	// Not held below: past dropReportInterval (a slow run), the drop after
+	// Close alerts again, and Alert takes alertMu.
 	alertMu.Lock()
-	defer alertMu.Unlock()
-	if len(alerts) != 1 || !strings.Contains(alerts[0], "dropped") {
-		t.Errorf("alerts = %q, want one (they are rate-limited)", alerts)
+	raised := append([]string(nil), alerts...)
+	alertMu.Unlock()
+	if len(raised) != 1 || !strings.Contains(raised[0], "dropped") {
+		t.Errorf("alerts = %q, want one (they are rate-limited)", raised)
 	}
 	if strings.Count(logs.String(), "audit records dropped") != 1 {
 		t.Errorf("drops logged: %s", logs.String())

@@ -26,7 +26,17 @@ type AuditRecord struct {
 	PolicyVersion int64  // the policy version that decided
 	LatencyMs     float64
 	Listener      string
-	KeyID         string // the API key used, if any
+	KeyID         string   // the API key used, if any
+	AI            *AuditAI // an AI call's facts (CONTRACT §4); nil for any other call
+}
+
+// AuditAI is what an AI call adds to its record.
+type AuditAI struct {
+	Provider, Model                string // the AIProvider's name and the provider's model that served (or was last tried)
+	PromptTokens, CompletionTokens int64
+	CostUSD                        float64
+	Usage                          string // "provider" | "estimated"
+	Ended                          string // "complete" | "client_disconnect" | "upstream_error"
 }
 
 // AuditSealer encrypts the audit trail at rest with the node's master key

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,8 +15,20 @@ import (
 var auditStart = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // auditRecord is the i-th test record: a second apart, alternating
-// consumers and routes.
+// consumers and routes; every third one (from 2) is an AI call.
 func auditRecord(i int) store.AuditRecord {
+	var ai *store.AuditAI
+	if i%3 == 2 {
+		ai = &store.AuditAI{
+			Provider:         []string{"openai-main", "anthropic"}[i%2],
+			Model:            []string{"gpt-4o-mini-2024-07-18", "claude-sonnet-4-5"}[i%2],
+			PromptTokens:     int64(1200 + i),
+			CompletionTokens: int64(40 * i),
+			CostUSD:          float64(387+i) / 1e6,
+			Usage:            []string{"provider", "estimated"}[i%2],
+			Ended:            []string{"complete", "client_disconnect", "upstream_error"}[i%3],
+		}
+	}
 	return store.AuditRecord{
 		Time:          auditStart.Add(time.Duration(i) * time.Second),
 		RequestID:     fmt.Sprintf("req-%d", i),
@@ -31,6 +44,7 @@ func auditRecord(i int) store.AuditRecord {
 		LatencyMs:     1.25 + float64(i),
 		Listener:      "public",
 		KeyID:         []string{"", "key_1"}[i%2],
+		AI:            ai,
 	}
 }
 
@@ -115,9 +129,13 @@ func testAudit(t *testing.T, st Storage) {
 	for k, r := range recs {
 		want := auditRecord(4 - k)
 		want.Seq = r.Seq
-		if r != want {
+		if !reflect.DeepEqual(r, want) {
 			t.Errorf("record %d = %+v, want %+v", k, r, want)
 		}
+	}
+	// An AI call's facts come back, every field; other calls have none.
+	if ai := recs[2].AI; ai == nil || *ai != *auditRecord(2).AI || recs[1].AI != nil || recs[3].AI != nil {
+		t.Errorf("AI facts: %+v; %+v, %+v", ai, recs[1].AI, recs[3].AI)
 	}
 	// Microseconds are kept, and times come back in UTC.
 	odd := auditRecord(9)
@@ -240,6 +258,11 @@ func testAuditSealed(t *testing.T, st Storage) {
 	s.SetAuditSealer(secrets.NewKeyring(newKey))
 	if got := auditAll(t, s, store.AuditQuery{}); !equal(got, ids(5, 4, 3)) {
 		t.Errorf("with only the new key: %v", got)
+	}
+	// The trimmed, re-wrapped batch keeps the AI facts of record 5.
+	if recs, _, err := s.Audit(ctx(t), store.AuditQuery{Limit: 1}); err != nil || len(recs) != 1 ||
+		recs[0].AI == nil || *recs[0].AI != *auditRecord(5).AI {
+		t.Errorf("AI facts through sealing, pruning and rotation: %+v, %v", recs, err)
 	}
 	s.SetAuditSealer(nil)
 	if _, _, err := s.Audit(ctx(t), store.AuditQuery{}); err == nil {

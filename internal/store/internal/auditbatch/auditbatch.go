@@ -43,7 +43,7 @@ const sep = "\x1f"
 // Member is how value appears in Batch.Consumers or Batch.Routes.
 func Member(value string) string { return sep + value + sep }
 
-// formatV1 is the first byte of Data. Version 1:
+// The first byte of Data is its format. Version 1:
 //
 //	uvarint record count, uvarint string count, then each string as
 //	uvarint length and bytes; varint base time (Unix µs); then per record:
@@ -51,7 +51,26 @@ func Member(value string) string { return sep + value + sep }
 //	(µs), ten uvarint string indexes (request id, consumer, client IP,
 //	method, path, route, decision, reason, listener, key id), varint
 //	status, varint policy version, varint latency (µs).
-const formatV1 = 1
+//
+// Version 2 (AI calls' facts) is version 1 with, per record after the
+// latency, a uvarint flag: 0, or 1 and the record's AuditAI — uvarint
+// string indexes of provider and model, uvarint prompt and completion
+// tokens, uvarint cost in nano-dollars (rounded; at most maxNanoUSD),
+// uvarint string indexes of usage and ended.
+//
+// Encode writes version 2; Decode reads both, so batches stored before
+// version 2 stay readable (and are rewritten as version 2 when trimmed).
+// Version 2's byte is 3, not 2: a first byte of 2 is a sealed batch
+// (formatSealed).
+const (
+	formatV1 = 1
+	formatV2 = 3
+)
+
+// maxNanoUSD bounds a stored cost (about $1.1 million, far beyond any
+// call): this far within float64's 2^53, every stored cost decodes to a
+// float64 that encodes back to the same nano-dollars (FuzzDecode).
+const maxNanoUSD = 1 << 50
 
 // Encode returns records as a new batch starting at sequence firstSeq: the
 // records get firstSeq, firstSeq+1, and so on, in order.
@@ -106,6 +125,18 @@ func encode(firstSeq int64, records []store.AuditRecord, offset func(i int) int6
 		body = binary.AppendVarint(body, int64(r.Status))
 		body = binary.AppendVarint(body, r.PolicyVersion)
 		body = binary.AppendVarint(body, int64(math.Round(r.LatencyMs*1000)))
+		if ai := r.AI; ai == nil {
+			body = append(body, 0)
+		} else {
+			body = append(body, 1)
+			str(ai.Provider)
+			str(ai.Model)
+			body = binary.AppendUvarint(body, uint64(ai.PromptTokens))
+			body = binary.AppendUvarint(body, uint64(ai.CompletionTokens))
+			body = binary.AppendUvarint(body, nanoUSD(ai.CostUSD))
+			str(ai.Usage)
+			str(ai.Ended)
+		}
 		consumers.add(r.Consumer)
 		routes.add(r.Route)
 	}
@@ -114,7 +145,7 @@ func encode(firstSeq int64, records []store.AuditRecord, offset func(i int) int6
 		size += binary.MaxVarintLen64 + len(s)
 	}
 	data := make([]byte, 0, size)
-	data = append(data, formatV1)
+	data = append(data, formatV2)
 	data = binary.AppendUvarint(data, uint64(len(records)))
 	data = binary.AppendUvarint(data, uint64(len(strs)))
 	for _, s := range strs {
@@ -125,6 +156,19 @@ func encode(firstSeq int64, records []store.AuditRecord, offset func(i int) int6
 	b.Data = append(data, body...)
 	b.Consumers, b.Routes = consumers.String(), routes.String()
 	return b
+}
+
+// nanoUSD is usd in whole nano-dollars, within 0..maxNanoUSD (a negative
+// or NaN cost is 0).
+func nanoUSD(usd float64) uint64 {
+	m := math.Round(usd * 1e9)
+	switch {
+	case !(m > 0):
+		return 0
+	case m > maxNanoUSD:
+		return maxNanoUSD
+	}
+	return uint64(m)
 }
 
 // set collects distinct values for Batch.Consumers and Batch.Routes.
@@ -156,9 +200,10 @@ var errCorrupt = errors.New("corrupt audit batch")
 // number. It never panics, whatever Data holds.
 func Decode(b Batch) ([]store.AuditRecord, error) {
 	d := decoder{data: b.Data}
-	if len(d.data) == 0 || d.data[0] != formatV1 {
+	if len(d.data) == 0 || (d.data[0] != formatV1 && d.data[0] != formatV2) {
 		return nil, fmt.Errorf("%w %d: unknown format", errCorrupt, b.FirstSeq)
 	}
+	v2 := d.data[0] == formatV2
 	d.data = d.data[1:]
 	// Every record and every string takes at least a byte: counts above
 	// the data's length are corrupt, and never allocate.
@@ -198,12 +243,38 @@ func Decode(b Batch) ([]store.AuditRecord, error) {
 		r.Status = int(d.varint())
 		r.PolicyVersion = d.varint()
 		r.LatencyMs = float64(d.varint()) / 1000
+		if v2 {
+			r.AI = d.ai(str)
+		}
 		out = append(out, r)
 	}
 	if d.err || len(d.data) != 0 {
 		return nil, fmt.Errorf("%w %d: truncated or trailing bytes", errCorrupt, b.FirstSeq)
 	}
 	return out, nil
+}
+
+// ai reads a version 2 record's AI flag and, when set, its AuditAI, with
+// str reading a string index.
+func (d *decoder) ai(str func() string) *store.AuditAI {
+	switch d.uvarint() {
+	case 0:
+		return nil
+	case 1:
+	default:
+		d.err = true
+		return nil
+	}
+	var ai store.AuditAI
+	ai.Provider, ai.Model = str(), str()
+	ai.PromptTokens, ai.CompletionTokens = int64(d.uvarint()), int64(d.uvarint())
+	cost := d.uvarint()
+	if cost > maxNanoUSD {
+		d.err = true
+	}
+	ai.CostUSD = float64(cost) / 1e9
+	ai.Usage, ai.Ended = str(), str()
+	return &ai
 }
 
 // decoder reads varints, remembering the first failure.

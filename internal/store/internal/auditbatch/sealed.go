@@ -15,7 +15,8 @@ type Sealer = store.AuditSealer
 const sealedName = "audit"
 
 // formatSealed is the first byte of a sealed batch's Data: uvarint-length
-// key id, wrapped data key, nonce and ciphertext (of a formatV1 Data).
+// key id, wrapped data key, nonce and ciphertext (of a formatV1 or
+// formatV2 Data).
 const formatSealed = 2
 
 // Seal returns data (an encoded batch) sealed with s.
