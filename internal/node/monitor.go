@@ -96,7 +96,10 @@ func (n *Node) apply(s *snapshot.Snapshot) error {
 }
 
 // alerted counts a new alert and, with auto-block on, blocks its subject
-// (an address, a consumer or a key) for the configured time.
+// (an address, a consumer or a key) for the configured time. A prompt
+// injection alert is not acted on: one heuristic match is evidence for a
+// person to weigh, not proof, and the guard's block mode already refuses
+// the prompt itself.
 func (n *Node) alerted(a detect.Alert) {
 	if a.Count != 1 {
 		return // a repeat within the cooldown: counted and acted on already
@@ -104,7 +107,7 @@ func (n *Node) alerted(a detect.Alert) {
 	n.metrics.Alert(a.Kind)
 	ttl := time.Duration(n.autoBlock.Load())
 	kind, value, ok := strings.Cut(a.Subject, ":")
-	if ttl == 0 || !ok || kind != store.BlockIP && kind != store.BlockConsumer && kind != store.BlockKey {
+	if ttl == 0 || !ok || kind != store.BlockIP && kind != store.BlockConsumer && kind != store.BlockKey || a.Kind == detect.KindPromptInjection {
 		return
 	}
 	go func() { // off the engine's goroutine: a store write takes milliseconds

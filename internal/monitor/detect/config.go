@@ -11,13 +11,15 @@ type Config struct {
 	// new one. Default 10m.
 	Cooldown time.Duration
 
-	AuthBruteforce AuthBruteforceConfig
-	KeyEnumeration KeyEnumerationConfig
-	ScanPaths      ScanPathsConfig
-	TrafficSurge   TrafficSurgeConfig
-	WAFBurst       WAFBurstConfig
-	RateLimitSurge RateLimitSurgeConfig
-	UpstreamErrors UpstreamErrorsConfig
+	AuthBruteforce  AuthBruteforceConfig
+	KeyEnumeration  KeyEnumerationConfig
+	ScanPaths       ScanPathsConfig
+	TrafficSurge    TrafficSurgeConfig
+	WAFBurst        WAFBurstConfig
+	RateLimitSurge  RateLimitSurgeConfig
+	UpstreamErrors  UpstreamErrorsConfig
+	TokenBurn       TokenBurnConfig
+	PromptInjection PromptInjectionConfig
 
 	Limits Limits
 }
@@ -110,6 +112,37 @@ type UpstreamErrorsConfig struct {
 	Ratio       float64       // default 0.5
 }
 
+// TokenBurnConfig: ai.token_burn (severity high) is traffic.surge for the
+// tokens AI calls use (Event.Tokens; other requests do not count), per
+// consumer (subject consumer:NAME) or, for anonymous calls, per client
+// address (subject ip:ADDR): an EWMA (weight Alpha) of the tokens used per
+// completed Interval, intervals counted from the subject's first AI call. It
+// fires when the current interval's tokens exceed Factor × baseline and are
+// at least MinTokens, at most once per interval. As with traffic.surge, the
+// first interval only seeds the baseline: a subject that burns tokens from
+// its very first call is not alerted then (with no baseline there is no
+// "more than usual", and MinTokens alone would flag every heavy but honest
+// user; a route's tokenLimit and budget are what cap a first spend), but
+// from the second interval on it is judged against what it used in the
+// first.
+type TokenBurnConfig struct {
+	Enabled   bool          // default true
+	Interval  time.Duration // default 60s
+	Factor    float64       // default 5
+	MinTokens int           // default 50000 (per Interval)
+	Alpha     float64       // default 0.1
+}
+
+// PromptInjectionConfig: ai.prompt_injection (severity high; an extension
+// of CONTRACT §2's kinds) fires on every AI call whose prompt matched the
+// guard's prompt-injection heuristics (Event.PromptInjection), on subject
+// consumer:NAME, or ip:ADDR when anonymous. No threshold: a single matched
+// prompt is worth a look, and repeats within the cooldown update the alert
+// rather than flood the webhook.
+type PromptInjectionConfig struct {
+	Enabled bool // default true
+}
+
 // Limits bound the engine's memory. They are operational, not part of the
 // Monitor manifest.
 type Limits struct {
@@ -117,7 +150,7 @@ type Limits struct {
 	MaxConsumers int           // consumers tracked at once; default 10000
 	MaxRoutes    int           // routes tracked at once; default 2000
 	MaxAlerts    int           // alerts kept for deduplication; default 10000
-	IdleTTL      time.Duration // a subject unseen this long is forgotten; default 10m, never less than the longest detector window
+	IdleTTL      time.Duration // a subject unseen this long is forgotten; default 10m, never less than the longest detector window (two intervals for the surge detectors)
 }
 
 // DefaultConfig returns the documented defaults: every detector enabled, with
@@ -139,6 +172,10 @@ func DefaultConfig() Config {
 		WAFBurst:       WAFBurstConfig{Enabled: true, Window: time.Minute, Threshold: 10, RouteThreshold: 50},
 		RateLimitSurge: RateLimitSurgeConfig{Enabled: true, Window: time.Minute, Threshold: 100, MinRatio: 0.2},
 		UpstreamErrors: UpstreamErrorsConfig{Enabled: true, Window: time.Minute, MinRequests: 20, Ratio: 0.5},
+		TokenBurn: TokenBurnConfig{
+			Enabled: true, Interval: time.Minute, Factor: 5, MinTokens: 50000, Alpha: 0.1,
+		},
+		PromptInjection: PromptInjectionConfig{Enabled: true},
 		Limits: Limits{
 			MaxClients: 20000, MaxConsumers: 10000, MaxRoutes: 2000, MaxAlerts: 10000,
 			IdleTTL: 10 * time.Minute,

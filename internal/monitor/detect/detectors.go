@@ -1,12 +1,10 @@
 package detect
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // observeClient runs the per-client-address detectors: auth.bruteforce,
-// auth.key_enumeration, scan.paths and waf.burst.
+// auth.key_enumeration, scan.paths, waf.burst and, for anonymous AI calls,
+// ai.token_burn.
 func (e *Engine) observeClient(c *clientState, ev *Event, now int64, out []Alert) []Alert {
 	if cfg := &e.cfg.AuthBruteforce; cfg.Enabled && ev.Decision == decisionUnauthenticated {
 		if n := c.authFails.add(now / e.authWidth); int(n) >= cfg.Threshold {
@@ -48,33 +46,49 @@ func (e *Engine) observeClient(c *clientState, ev *Event, now int64, out []Alert
 				fmt.Sprintf("%d requests from %s reached the WAF threshold within %s", n, ev.ClientIP, cfg.Window))
 		}
 	}
+
+	if e.cfg.TokenBurn.Enabled && ev.Tokens > 0 && ev.Consumer == "" && c.tokens.add(now, ev.Tokens, &e.tokenBurn) {
+		out = e.fireTokenBurn(out, now, "ip:"+ev.ClientIP, "anonymous client "+ev.ClientIP, &c.tokens)
+	}
 	return out
 }
 
-// observeConsumer runs traffic.surge on the consumer's baseline.
+// observeConsumer runs the per-consumer baselines: traffic.surge on its
+// requests, ai.token_burn on its AI calls' tokens.
 func (e *Engine) observeConsumer(c *consumerState, ev *Event, now int64, out []Alert) []Alert {
-	cfg := &e.cfg.TrafficSurge
-	interval := max(int64(cfg.Interval), 1)
-	if i := (now - c.start) / interval; i > c.interval {
-		// Fold the completed interval, then any idle ones as zeros.
-		if c.warm {
-			c.baseline = cfg.Alpha*float64(c.count) + (1-cfg.Alpha)*c.baseline
-		} else {
-			c.baseline, c.warm = float64(c.count), true
-		}
-		if idle := i - c.interval - 1; idle > 0 {
-			c.baseline *= math.Pow(1-cfg.Alpha, float64(idle))
-		}
-		c.interval, c.count, c.fired = i, 0, false
-	}
-	c.count++
-	if c.warm && !c.fired && c.count >= cfg.MinRequests && float64(c.count) > cfg.Factor*c.baseline {
-		c.fired = true
+	if cfg := &e.cfg.TrafficSurge; cfg.Enabled && c.requests.add(now, 1, &e.trafficSurge) {
 		out = e.fire(out, now, KindTrafficSurge, SeverityMedium, "consumer:"+ev.Consumer,
 			fmt.Sprintf("%s sent %d requests in under %s against a baseline of %.1f per %s",
-				ev.Consumer, c.count, cfg.Interval, c.baseline, cfg.Interval))
+				ev.Consumer, c.requests.count, cfg.Interval, c.requests.baseline, cfg.Interval))
+	}
+	if e.cfg.TokenBurn.Enabled && ev.Tokens > 0 && c.tokens.add(now, ev.Tokens, &e.tokenBurn) {
+		out = e.fireTokenBurn(out, now, "consumer:"+ev.Consumer, ev.Consumer, &c.tokens)
 	}
 	return out
+}
+
+// fireTokenBurn raises ai.token_burn on subject, whose token baseline s has
+// just surged.
+func (e *Engine) fireTokenBurn(out []Alert, now int64, subject, who string, s *surge) []Alert {
+	iv := e.cfg.TokenBurn.Interval
+	return e.fire(out, now, KindTokenBurn, SeverityHigh, subject,
+		fmt.Sprintf("%s used %d AI tokens in under %s against a baseline of %.0f per %s", who, s.count, iv, s.baseline, iv))
+}
+
+// observeInjection runs ai.prompt_injection: every matched prompt is
+// reported, on its consumer or, when anonymous, its address (fire folds the
+// repeats within the cooldown into one alert).
+func (e *Engine) observeInjection(ev *Event, now int64, out []Alert) []Alert {
+	subject, who := "consumer:"+ev.Consumer, ev.Consumer
+	if ev.Consumer == "" {
+		if ev.ClientIP == "" {
+			return out // nobody to name
+		}
+		subject, who = "ip:"+ev.ClientIP, "anonymous client "+ev.ClientIP
+	}
+	return e.fire(out, now, KindPromptInjection, SeverityHigh, subject,
+		fmt.Sprintf("the AI guard's prompt-injection heuristics matched a prompt from %s on route %s (decision %s)",
+			who, ev.Route, ev.Decision))
 }
 
 // observeRoute runs the per-route detectors: auth.bruteforce across clients

@@ -14,7 +14,15 @@
 //
 // An alert fires when a detector's threshold is reached; the detector's state
 // for that subject is then reset, so a continuing attack re-fires once per
-// threshold's worth of new evidence rather than on every event. A repeat of the
-// same kind and subject within the cooldown updates the existing alert (same ID,
-// newer Time, higher Count) instead of raising a new one.
+// threshold's worth of new evidence rather than on every event. The surge
+// detectors (traffic.surge, ai.token_burn) fire at most once per interval
+// instead. A repeat of the same kind and subject within the cooldown updates
+// the existing alert (same ID, newer Time, higher Count) instead of raising a
+// new one.
+//
+// Two detectors watch the AI gateway's calls: ai.token_burn, traffic.surge's
+// baseline applied to the tokens each consumer (or anonymous address) uses,
+// and ai.prompt_injection, raised on every call whose prompt matched the AI
+// guard's prompt-injection heuristics. ai.prompt_injection is an extension
+// of CONTRACT §2's alert kinds.
 package detect

@@ -17,6 +17,9 @@ type Engine struct {
 	// Bucket widths (nanoseconds) of each detector's sliding windows.
 	authWidth, scanWidth, wafWidth, rlWidth, upWidth int64
 
+	// The surge detectors' thresholds, converted once rather than per event.
+	trafficSurge, tokenBurn surgeRule
+
 	clients   table[clientState]
 	consumers table[consumerState]
 	routes    table[routeState]
@@ -31,16 +34,13 @@ type clientState struct {
 	scanMiss  window   // scan.paths: 404/405 answers
 	scanPaths distinct // scan.paths: distinct 404/405 paths
 	waf       window   // waf.burst
+	tokens    surge    // ai.token_burn, for anonymous calls only
 }
 
-// consumerState is traffic.surge's per-consumer baseline.
+// consumerState is what the detectors keep per consumer.
 type consumerState struct {
-	start    int64   // UnixNano of the consumer's first request: intervals count from here
-	interval int64   // index of the current interval
-	count    int     // requests in the current interval
-	baseline float64 // EWMA of requests per completed interval
-	warm     bool    // at least one interval completed: the baseline is usable
-	fired    bool    // already alerted in the current interval
+	requests surge // traffic.surge
+	tokens   surge // ai.token_burn
 }
 
 // routeState is what the detectors keep per route.
@@ -69,6 +69,7 @@ func New(cfg Config) *Engine {
 	for _, w := range []time.Duration{
 		cfg.AuthBruteforce.Window, cfg.KeyEnumeration.Window, cfg.ScanPaths.Window,
 		2 * cfg.TrafficSurge.Interval, cfg.WAFBurst.Window, cfg.RateLimitSurge.Window, cfg.UpstreamErrors.Window,
+		2 * cfg.TokenBurn.Interval,
 	} {
 		lim.IdleTTL = max(lim.IdleTTL, w)
 	}
@@ -80,6 +81,14 @@ func New(cfg Config) *Engine {
 		wafWidth:  bucketWidth(cfg.WAFBurst.Window),
 		rlWidth:   bucketWidth(cfg.RateLimitSurge.Window),
 		upWidth:   bucketWidth(cfg.UpstreamErrors.Window),
+		trafficSurge: surgeRule{
+			interval: max(int64(cfg.TrafficSurge.Interval), 1), alpha: cfg.TrafficSurge.Alpha,
+			factor: cfg.TrafficSurge.Factor, floor: int64(cfg.TrafficSurge.MinRequests),
+		},
+		tokenBurn: surgeRule{
+			interval: max(int64(cfg.TokenBurn.Interval), 1), alpha: cfg.TokenBurn.Alpha,
+			factor: cfg.TokenBurn.Factor, floor: int64(cfg.TokenBurn.MinTokens),
+		},
 		clients:   newTable[clientState](lim.MaxClients, ttl),
 		consumers: newTable[consumerState](lim.MaxConsumers, ttl),
 		routes:    newTable[routeState](lim.MaxRoutes, ttl),
@@ -107,16 +116,16 @@ func (e *Engine) Observe(ev Event) []Alert {
 		c, _ := e.clients.get(ev.ClientIP, now)
 		out = e.observeClient(&c.s, &ev, now, out)
 	}
-	if ev.Consumer != "" && e.cfg.TrafficSurge.Enabled {
-		c, created := e.consumers.get(ev.Consumer, now)
-		if created {
-			c.s.start = now
-		}
+	if ev.Consumer != "" && (e.cfg.TrafficSurge.Enabled || e.cfg.TokenBurn.Enabled && ev.Tokens > 0) {
+		c, _ := e.consumers.get(ev.Consumer, now)
 		out = e.observeConsumer(&c.s, &ev, now, out)
 	}
 	if ev.Route != "" {
 		r, _ := e.routes.get(ev.Route, now)
 		out = e.observeRoute(&r.s, &ev, now, out)
+	}
+	if ev.PromptInjection && e.cfg.PromptInjection.Enabled {
+		out = e.observeInjection(&ev, now, out)
 	}
 	return out
 }

@@ -238,6 +238,153 @@ func TestTrafficSurgeBaselineFollowsSteadyTraffic(t *testing.T) {
 	}
 }
 
+// call is an AI call by consumer ("" for anonymous, from 198.51.100.7) that
+// used tokens.
+func call(sec float64, consumer string, tokens int64) Event {
+	return Event{Time: at(sec), ClientIP: "198.51.100.7", Consumer: consumer, Route: "llm",
+		Path: "/llm/v1/chat/completions", Status: 200, Decision: "allowed", Tokens: tokens}
+}
+
+// burn feeds a consumer (or, with consumer "", an address) one 1,000-token
+// call a second for five minutes — a baseline of 60,000 per minute — then,
+// at the same rate (so traffic.surge has nothing to say), calls ten times as
+// large for two minutes, and returns the alerts of each burst minute.
+func burn(t *testing.T, e *Engine, consumer string) (first, second []Alert) {
+	t.Helper()
+	for i := range 300 {
+		none(t, e.Observe(call(float64(i), consumer, 1000)))
+	}
+	for i := range 60 {
+		first = append(first, e.Observe(call(300+float64(i), consumer, 10000))...)
+	}
+	for i := range 60 {
+		second = append(second, e.Observe(call(360+float64(i), consumer, 10000))...)
+	}
+	return first, second
+}
+
+func TestTokenBurn(t *testing.T) {
+	e := New(DefaultConfig())
+	first, second := burn(t, e, "dave")
+	// Over 5 × 60,000: the 31st call of the minute, 30 s into it.
+	a := only(t, first, KindTokenBurn, "consumer:dave")
+	if a.Severity != SeverityHigh || !a.Time.Equal(at(330)) ||
+		a.Detail != "dave used 310000 AI tokens in under 1m0s against a baseline of 60000 per 1m0s" {
+		t.Errorf("alert = %+v, want at %v", a, at(330))
+	}
+	// The next minute fires once more (the baseline has only moved to
+	// 114,000: 0.1 × 600,000 + 0.9 × 60,000), updating the same alert.
+	b := only(t, second, KindTokenBurn, "consumer:dave")
+	if b.ID != a.ID || b.Count != 2 || !b.Time.Equal(at(360+57)) {
+		t.Errorf("second minute = %+v, want %s updated at %v", b, a.ID, at(417))
+	}
+	// By the third the baseline (162,600) has caught up with 600,000 a minute.
+	for i := range 60 {
+		none(t, e.Observe(call(420+float64(i), "dave", 10000)))
+	}
+}
+
+func TestTokenBurnAnonymousByAddress(t *testing.T) {
+	e := New(DefaultConfig())
+	first, _ := burn(t, e, "")
+	a := only(t, first, KindTokenBurn, "ip:198.51.100.7")
+	if a.Detail != "anonymous client 198.51.100.7 used 310000 AI tokens in under 1m0s against a baseline of 60000 per 1m0s" {
+		t.Errorf("detail = %q", a.Detail)
+	}
+	// A consumer's calls are its own: they never add to its address's count.
+	e = New(DefaultConfig())
+	for i := range 60 {
+		none(t, e.Observe(call(float64(i), "", 100)))
+	}
+	first, _ = burn(t, e, "erin")
+	only(t, first, KindTokenBurn, "consumer:erin")
+}
+
+func TestTokenBurnFloor(t *testing.T) {
+	e := New(DefaultConfig())
+	none(t, e.Observe(call(0, "frank", 100))) // baseline: 100 tokens a minute
+	none(t, e.Observe(call(60, "frank", 49999)))
+	only(t, e.Observe(call(61, "frank", 1)), KindTokenBurn, "consumer:frank") // 50,000: the floor
+}
+
+func TestTokenBurnFirstIntervalOnlySeedsTheBaseline(t *testing.T) {
+	// Like traffic.surge: no baseline, no alert, however much is spent…
+	e := New(DefaultConfig())
+	for i := range 60 {
+		none(t, e.Observe(call(float64(i), "grace", 100000)))
+	}
+	// …but from the second minute on, 6,000,000 a minute is the bar to beat.
+	none(t, e.Observe(call(60, "grace", 30000000)))
+	only(t, e.Observe(call(61, "grace", 1)), KindTokenBurn, "consumer:grace")
+}
+
+func TestTokenBurnQuietOnSteadyUse(t *testing.T) {
+	// A call every 1–3 s of 500–3,500 tokens (sawtooth) for two hours, with
+	// an idle gap of three minutes, and requests that used no tokens.
+	e := New(DefaultConfig())
+	sec := 0.0
+	for i := range 3600 {
+		sec += 1 + float64(i%5)/2
+		if i == 1800 {
+			sec += 180
+		}
+		none(t, e.Observe(call(sec, "heidi", int64(500+(i%7)*500))))
+		none(t, e.Observe(call(sec, "heidi", 0)))
+	}
+}
+
+func TestTokenBurnOnlyCountsAICalls(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrafficSurge.Enabled = false
+	e := New(cfg)
+	for i := range 100 {
+		none(t, e.Observe(req(float64(i), "ivan")))
+	}
+	if n := e.consumers.len(); n != 0 {
+		t.Errorf("%d consumers tracked for requests without tokens, want 0", n)
+	}
+	cfg.TokenBurn.Enabled = false
+	e = New(cfg)
+	first, second := burn(t, e, "judy")
+	none(t, append(first, second...))
+}
+
+func inject(sec float64, consumer string) Event {
+	return Event{Time: at(sec), ClientIP: "198.51.100.9", Consumer: consumer, Route: "llm",
+		Path: "/llm/v1/chat/completions", Status: 400, Decision: "invalid", PromptInjection: true}
+}
+
+func TestPromptInjection(t *testing.T) {
+	e := New(DefaultConfig()) // cooldown 10m
+	none(t, e.Observe(call(0, "mallory", 500)))
+	a := only(t, e.Observe(inject(1, "mallory")), KindPromptInjection, "consumer:mallory")
+	if a.Severity != SeverityHigh || a.Count != 1 ||
+		a.Detail != "the AI guard's prompt-injection heuristics matched a prompt from mallory on route llm (decision invalid)" {
+		t.Errorf("alert = %+v", a)
+	}
+	// Every match within the cooldown updates the alert; after it, a new one.
+	b := only(t, e.Observe(inject(301, "mallory")), KindPromptInjection, "consumer:mallory")
+	if b.ID != a.ID || b.Count != 2 || !b.Time.Equal(at(301)) {
+		t.Errorf("repeat within cooldown = %+v, want %s updated", b, a.ID)
+	}
+	c := only(t, e.Observe(inject(301+601, "mallory")), KindPromptInjection, "consumer:mallory")
+	if c.ID == a.ID || c.Count != 1 {
+		t.Errorf("repeat after cooldown = %+v, want a new alert", c)
+	}
+	// Anonymous: the address. Detect mode (forwarded) alerts too.
+	ev := inject(903, "")
+	ev.Status, ev.Decision, ev.Tokens = 200, "allowed", 800
+	d := only(t, e.Observe(ev), KindPromptInjection, "ip:198.51.100.9")
+	if d.Detail != "the AI guard's prompt-injection heuristics matched a prompt from anonymous client 198.51.100.9 on route llm (decision allowed)" {
+		t.Errorf("detail = %q", d.Detail)
+	}
+
+	cfg := DefaultConfig()
+	cfg.PromptInjection.Enabled = false
+	e = New(cfg)
+	none(t, e.Observe(inject(0, "mallory")))
+}
+
 func TestWAFBurst(t *testing.T) {
 	waf := func(sec float64, ip string) Event {
 		return Event{Time: at(sec), ClientIP: ip, Route: "search", Path: "/search", Status: 403, Decision: "waf"}

@@ -25,6 +25,17 @@ type Event struct {
 	// threshold, whether the route blocked it (Decision "waf") or only
 	// detected it (waf mode detect), so waf.burst sees probes either way.
 	WAFMatched bool
+
+	// Tokens is the prompt + completion tokens an AI call used (the
+	// provider's count, or the gateway's estimate), 0 for other requests.
+	// ai.token_burn adds them up per consumer, or per address when anonymous.
+	Tokens int64
+
+	// PromptInjection reports that the AI guard's prompt-injection
+	// heuristics matched the call's prompt, whether the route refused it
+	// (guard mode block) or forwarded it (detect), so the alert tells who
+	// is probing either way.
+	PromptInjection bool
 }
 
 // Alert is one detection, as stored, streamed and sent to webhooks
@@ -41,16 +52,19 @@ type Alert struct {
 	First    time.Time // the first occurrence
 }
 
-// Alert kinds raised by this package (CONTRACT §2 lists them; the other kinds
-// there come from elsewhere in the gateway).
+// Alert kinds raised by this package (CONTRACT §2 lists them, all but
+// ai.prompt_injection, an extension; the other kinds there come from
+// elsewhere in the gateway).
 const (
-	KindAuthBruteforce = "auth.bruteforce"
-	KindKeyEnumeration = "auth.key_enumeration"
-	KindScanPaths      = "scan.paths"
-	KindTrafficSurge   = "traffic.surge"
-	KindWAFBurst       = "waf.burst"
-	KindRateLimitSurge = "ratelimit.surge"
-	KindUpstreamErrors = "upstream.errors"
+	KindAuthBruteforce  = "auth.bruteforce"
+	KindKeyEnumeration  = "auth.key_enumeration"
+	KindScanPaths       = "scan.paths"
+	KindTrafficSurge    = "traffic.surge"
+	KindWAFBurst        = "waf.burst"
+	KindRateLimitSurge  = "ratelimit.surge"
+	KindUpstreamErrors  = "upstream.errors"
+	KindTokenBurn       = "ai.token_burn"
+	KindPromptInjection = "ai.prompt_injection"
 )
 
 // Severities, from most to least urgent. Each kind's severity is documented

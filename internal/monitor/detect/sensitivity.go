@@ -11,24 +11,26 @@ import (
 
 // detectorFields names each detector's settings struct in Config.
 var detectorFields = map[string]string{
-	KindAuthBruteforce: "AuthBruteforce",
-	KindKeyEnumeration: "KeyEnumeration",
-	KindScanPaths:      "ScanPaths",
-	KindTrafficSurge:   "TrafficSurge",
-	KindWAFBurst:       "WAFBurst",
-	KindRateLimitSurge: "RateLimitSurge",
-	KindUpstreamErrors: "UpstreamErrors",
+	KindAuthBruteforce:  "AuthBruteforce",
+	KindKeyEnumeration:  "KeyEnumeration",
+	KindScanPaths:       "ScanPaths",
+	KindTrafficSurge:    "TrafficSurge",
+	KindWAFBurst:        "WAFBurst",
+	KindRateLimitSurge:  "RateLimitSurge",
+	KindUpstreamErrors:  "UpstreamErrors",
+	KindTokenBurn:       "TokenBurn",
+	KindPromptInjection: "PromptInjection",
 }
 
 // raisedIsLess are the settings a larger value of makes a detector alert
-// later or never: counts, ratios and the surge factor.
-var raisedIsLess = []string{"Threshold", "RouteThreshold", "RouteMinClients", "MinRequests", "Factor", "RouteRatio", "MinRatio", "Ratio"}
+// later or never: counts, ratios and the surge factors.
+var raisedIsLess = []string{"Threshold", "RouteThreshold", "RouteMinClients", "MinRequests", "MinTokens", "Factor", "RouteRatio", "MinRatio", "Ratio"}
 
 // LessSensitive says how now detects less than was, one phrase per change,
 // in a fixed order: a detector turned off, a threshold, ratio or factor
 // raised, a counting window shortened. (The policy lifecycle flags these as
 // weakening.) Settings whose effect has no direction, such as the surge
-// detector's interval and smoothing, are not judged.
+// detectors' interval and smoothing, are not judged.
 func LessSensitive(was, now Config) []string {
 	var out []string
 	wv, nv := reflect.ValueOf(was), reflect.ValueOf(now)

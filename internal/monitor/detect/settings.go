@@ -52,6 +52,7 @@ type setter func(v any) error
 func settingsOf(cfg *Config) map[string]map[string]setter {
 	ab, ke, sp, ts := &cfg.AuthBruteforce, &cfg.KeyEnumeration, &cfg.ScanPaths, &cfg.TrafficSurge
 	wb, rl, up := &cfg.WAFBurst, &cfg.RateLimitSurge, &cfg.UpstreamErrors
+	tb, pi := &cfg.TokenBurn, &cfg.PromptInjection
 	return map[string]map[string]setter{
 		KindAuthBruteforce: {
 			"enabled": boolSetting(&ab.Enabled), "window": durationSetting(&ab.Window),
@@ -83,6 +84,12 @@ func settingsOf(cfg *Config) map[string]map[string]setter {
 			"enabled": boolSetting(&up.Enabled), "window": durationSetting(&up.Window),
 			"minRequests": countSetting(&up.MinRequests), "ratio": ratioSetting(&up.Ratio),
 		},
+		KindTokenBurn: {
+			"enabled": boolSetting(&tb.Enabled), "interval": durationSetting(&tb.Interval),
+			"factor": factorSetting(&tb.Factor), "minTokens": countSetting(&tb.MinTokens),
+			"alpha": ratioSetting(&tb.Alpha),
+		},
+		KindPromptInjection: {"enabled": boolSetting(&pi.Enabled)},
 	}
 }
 

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,9 @@ func TestParseSettingsOverDefaults(t *testing.T) {
 		"scan.paths":      {"threshold": float64(40)}, // as a JSON decoder delivers it
 		"traffic.surge":   {"factor": 8, "interval": 30 * time.Second},
 		"waf.burst":       {"enabled": false},
+		"ai.token_burn": {"minTokens": 200000, "interval": "5m", "factor": 3.5, "alpha": 0.2,
+			"enabled": true},
+		"ai.prompt_injection": {"enabled": false},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -21,6 +25,8 @@ func TestParseSettingsOverDefaults(t *testing.T) {
 	want.ScanPaths.Threshold = 40
 	want.TrafficSurge.Factor, want.TrafficSurge.Interval = 8, 30*time.Second
 	want.WAFBurst.Enabled = false
+	want.TokenBurn = TokenBurnConfig{Enabled: true, Interval: 5 * time.Minute, Factor: 3.5, MinTokens: 200000, Alpha: 0.2}
+	want.PromptInjection.Enabled = false
 	if cfg != want {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)
 	}
@@ -57,6 +63,19 @@ func TestParseSettingsErrors(t *testing.T) {
 			[]string{"detectors.traffic.surge.factor: want a number above 1, got 1"}},
 		{"enabled not a bool", map[string]map[string]any{"scan.paths": {"enabled": "yes"}},
 			[]string{"detectors.scan.paths.enabled: want true or false, got yes"}},
+		{"token burn", map[string]map[string]any{"ai.token_burn": {"minTokens": 0, "factor": 0.5, "alpha": 1.5, "interval": "10ms", "window": "1m"}},
+			[]string{
+				"detectors.ai.token_burn.minTokens: want a whole number of at least 1, got 0",
+				"detectors.ai.token_burn.factor: want a number above 1, got 0.5",
+				"detectors.ai.token_burn.alpha: want a number in (0, 1], got 1.5",
+				"detectors.ai.token_burn.interval: must be at least 1s, got 10ms",
+				`detectors.ai.token_burn: unknown setting "window" (known: alpha, enabled, factor, interval, minTokens)`,
+			}},
+		{"prompt injection takes only enabled", map[string]map[string]any{"ai.prompt_injection": {"enabled": 1, "threshold": 3}},
+			[]string{
+				"detectors.ai.prompt_injection.enabled: want true or false, got 1",
+				`detectors.ai.prompt_injection: unknown setting "threshold" (known: enabled)`,
+			}},
 		{"every problem at once", map[string]map[string]any{
 			"nope":          {},
 			"scan.paths":    {"threshold": 0, "bogus": 1},
@@ -74,5 +93,44 @@ func TestParseSettingsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLessSensitive(t *testing.T) {
+	was := DefaultConfig()
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   []string
+	}{
+		{"unchanged", func(*Config) {}, nil},
+		{"AI detectors off", func(c *Config) { c.TokenBurn.Enabled, c.PromptInjection.Enabled = false, false },
+			[]string{`detector "ai.prompt_injection" turned off`, `detector "ai.token_burn" turned off`}},
+		{"token burn later", func(c *Config) { c.TokenBurn.MinTokens, c.TokenBurn.Factor = 100000, 8 },
+			[]string{`detector "ai.token_burn" factor raised from 5 to 8`, `detector "ai.token_burn" minTokens raised from 50000 to 100000`}},
+		{"token burn sooner", func(c *Config) { c.TokenBurn.MinTokens, c.TokenBurn.Factor = 10000, 3 }, nil},
+		// Interval and smoothing have no direction, as for traffic.surge.
+		{"token burn interval and alpha", func(c *Config) { c.TokenBurn.Interval, c.TokenBurn.Alpha = 10*time.Second, 0.5 }, nil},
+		{"ordered by detector", func(c *Config) {
+			c.UpstreamErrors.Ratio, c.TokenBurn.MinTokens, c.AuthBruteforce.Enabled = 0.9, 60000, false
+		}, []string{
+			`detector "ai.token_burn" minTokens raised from 50000 to 60000`,
+			`detector "auth.bruteforce" turned off`,
+			`detector "upstream.errors" ratio raised from 0.5 to 0.9`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := DefaultConfig()
+			tc.change(&now)
+			if got := LessSensitive(was, now); !slices.Equal(got, tc.want) {
+				t.Errorf("LessSensitive = %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+	// Turning a detector back on is not weakening.
+	off := DefaultConfig()
+	off.PromptInjection.Enabled, off.TokenBurn.Enabled = false, false
+	if got := LessSensitive(off, DefaultConfig()); got != nil {
+		t.Errorf("turning the AI detectors on = %q, want nothing", got)
 	}
 }

@@ -1,5 +1,7 @@
 package detect
 
+import "math"
+
 // windowBuckets is how many buckets a sliding window keeps. A window of width
 // W counts the events of the current bucket and the windowBuckets-1 before
 // it: between W·(1-1/windowBuckets) and W of history, in 64 bytes and O(1)
@@ -116,4 +118,54 @@ func hashString(s string) uint64 {
 		h *= prime
 	}
 	return h
+}
+
+// surge learns how much a subject uses per interval — requests for
+// traffic.surge, tokens for ai.token_burn — and spots an interval far above
+// it. One implementation for both keeps their warm-up and firing rules the
+// same.
+type surge struct {
+	start    int64   // UnixNano of the first observation: intervals count from here
+	interval int64   // index of the current interval
+	count    int64   // amount used in the current interval
+	baseline float64 // EWMA of the amount per completed interval
+	started  bool    // start is set (an engine clock of 0 is a valid time)
+	warm     bool    // at least one interval completed: the baseline is usable
+	fired    bool    // already alerted in the current interval
+}
+
+// surgeRule is one surge detector's thresholds, in the engine's units.
+type surgeRule struct {
+	interval int64   // nanoseconds, at least 1
+	alpha    float64 // the EWMA's weight of the latest interval
+	factor   float64 // a surge is more than factor × baseline…
+	floor    int64   // …and at least floor
+}
+
+// add records n used at now and reports whether the current interval has
+// just become a surge (at most once per interval). The first interval only
+// seeds the baseline; idle intervals fold in as zeros, so a subject that
+// went quiet has a lower bar on its return.
+func (s *surge) add(now, n int64, r *surgeRule) bool {
+	if !s.started {
+		s.start, s.started = now, true
+	}
+	if i := (now - s.start) / r.interval; i > s.interval {
+		// Fold the completed interval, then any idle ones as zeros.
+		if s.warm {
+			s.baseline = r.alpha*float64(s.count) + (1-r.alpha)*s.baseline
+		} else {
+			s.baseline, s.warm = float64(s.count), true
+		}
+		if idle := i - s.interval - 1; idle > 0 {
+			s.baseline *= math.Pow(1-r.alpha, float64(idle))
+		}
+		s.interval, s.count, s.fired = i, 0, false
+	}
+	s.count += n
+	if s.warm && !s.fired && s.count >= r.floor && float64(s.count) > r.factor*s.baseline {
+		s.fired = true
+		return true
+	}
+	return false
 }
