@@ -16,6 +16,7 @@
 #   ROUNDS=1         rounds; targets alternate within a round and the median is reported
 #   CONNECTIONS=32   THREADS=2   wrk settings (keep the defaults to compare with old rows)
 #   RESULTS=bench/RESULTS.md     where the Markdown table is appended
+#   AI_REQUESTS=5000             requests per target of the AI latency rows (bench/ailatency)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."   # the repository root, wherever we are called from
@@ -598,5 +599,20 @@ fi
     for row in "${ROWS[@]}"; do
         echo "| ${row//|/ | } |"
     done
+} >>"$RESULTS"
+
+# The AI gateway's added latency on a chat completion: one request at a time against a
+# fake OpenAI server, directly and through Portcullis (bench/ailatency).
+say "AI gateway: added latency on a chat completion (bench/ailatency)"
+AI_ROWS=$(go run ./bench/ailatency -bin "$BIN" -n "${AI_REQUESTS:-5000}"; go run ./bench/ailatency -bin "$BIN" -n "${AI_REQUESTS:-5000}" -stream)
+echo
+echo "$AI_ROWS"
+{
+    echo
+    echo "AI gateway, one request at a time (${AI_REQUESTS:-5000} each, alternating):"
+    echo
+    echo "| call | p50 | p99 | added |"
+    echo "|---|--:|--:|--:|"
+    echo "$AI_ROWS"
 } >>"$RESULTS"
 say "appended to $RESULTS"

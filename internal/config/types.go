@@ -205,12 +205,18 @@ type TokenLimit struct {
 type Budget struct {
 	USD    float64 `yaml:"usd"`
 	Period string  `yaml:"period"`
+	// By is who shares a budget: consumer | key | route | ip (an
+	// extension; default consumer on authenticated routes, else route).
+	By string `yaml:"by"`
 }
 
 // Guard inspects prompts before they leave.
 type Guard struct {
 	RedactPII       bool   `yaml:"redactPII"`
 	PromptInjection string `yaml:"promptInjection"` // block | detect | off
+	// Deny are regular expressions (Go syntax); a prompt matching any is
+	// refused with 400 (an extension).
+	Deny []string `yaml:"deny"`
 }
 
 // Service is an upstream HTTP service.

@@ -6,10 +6,6 @@ package config
 // component lands, delete its lines here.
 func (c checker) refuseUnimplemented() {
 	switch m := c.d.m.(type) {
-	case *Gateway:
-		for _, site := range m.Spec.routeSites() {
-			c.refuse(site.r.AI != nil, site.path+".ai", "ai")
-		}
 	case *Service:
 		c.refuse(m.Spec.HealthCheck != nil, "spec.healthCheck", "Service healthCheck")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"mime"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -334,8 +335,45 @@ func (c checker) ai(ai *AIRoute, path string) {
 			c.at(path+".budget.usd", "budget.usd must be greater than 0")
 		}
 		c.oneOf(path+".budget.period", "budget.period", b.Period, true, "hour", "day", "month")
+		c.oneOf(path+".budget.by", "budget.by", b.By, false, "consumer", "key", "route", "ip")
+		c.priced(ai, path)
 	}
 	if g := ai.Guard; g != nil {
 		c.oneOf(path+".guard.promptInjection", "guard.promptInjection", g.PromptInjection, false, "block", "detect", "off")
+		for i, pattern := range g.Deny {
+			if _, err := regexp.Compile(pattern); err != nil {
+				c.at(indexPath(path+".guard.deny", i), "not a regular expression: %v", err)
+			}
+		}
+	}
+}
+
+// priced checks that a route with a budget can price every model it may
+// call: each model its providers list and each its aliases name. A model
+// without a price could be called without being counted.
+func (c checker) priced(ai *AIRoute, path string) {
+	for i, name := range ai.Providers {
+		p := byName(c.v.p.AIProviders, name)
+		if p == nil {
+			continue
+		}
+		if len(p.Spec.Models) == 0 {
+			c.at(indexPath(path+".providers", i), "AIProvider %q lists no models, so the route's budget could not price every call; list its models with their pricing", name)
+		}
+		for _, m := range p.Spec.Models {
+			if _, ok := p.Spec.Pricing[m]; !ok {
+				c.at(indexPath(path+".providers", i), "AIProvider %q has no pricing for model %q, which the route's budget needs", name, m)
+			}
+		}
+	}
+	for _, alias := range slices.Sorted(maps.Keys(ai.Models)) {
+		for i, model := range ai.Models[alias] {
+			provider, name, _ := strings.Cut(model, "/")
+			if p := byName(c.v.p.AIProviders, provider); p != nil {
+				if _, ok := p.Spec.Pricing[name]; !ok {
+					c.at(indexPath(keyPath(path+".models", alias), i), "AIProvider %q has no pricing for model %q, which the route's budget needs", provider, name)
+				}
+			}
+		}
 	}
 }

@@ -25,8 +25,8 @@ var baseSections = []struct {
 	{"service2", [][2]string{{"url", "https://api2.internal"}}},
 	{"provider", [][2]string{{"type", "jwt"}, {"issuer", "https://idp.example.com/"}, {"jwksURL", "https://idp.example.com/jwks"}}},
 	{"consumer", [][2]string{{"roles", "[reader]"}}},
-	{"llm", [][2]string{{"type", "openai"}}},
-	{"llm2", [][2]string{{"type", "anthropic"}}},
+	{"llm", [][2]string{{"type", "openai"}, {"models", "[gpt-4o]"}, {"pricing", "{gpt-4o: {inputPerMTok: 2.5, outputPerMTok: 10}}"}}},
+	{"llm2", [][2]string{{"type", "anthropic"}, {"models", "[claude]"}, {"pricing", "{claude: {inputPerMTok: 3, outputPerMTok: 15}}"}}},
 	{"monitor", nil},
 }
 

@@ -41,6 +41,7 @@ type Gateway struct {
 	auditDrops      prometheus.Counter
 	authFailures    *prometheus.CounterVec
 	limitRejections *prometheus.CounterVec
+	ai              *AI
 }
 
 // New registers the gateway's metrics, plus the Go runtime and process collectors.
@@ -115,6 +116,7 @@ func New() *Gateway {
 		Name: "portcullis_ratelimit_rejections_total",
 		Help: "Requests refused 429 by a rate limit or quota, by route.",
 	}, []string{"route"})
+	g.ai = newAI(reg)
 	reg.MustRegister(g.authFailures, g.limitRejections, g.alerts, g.monitorDrops, g.auditDrops, g.requests, g.duration, g.upstream, g.reloads, g.accessLogDrops, g.activeListeners,
 		g.policyVersion, g.reviewOverdue, g.providerDown, g.limitStoreErrs, g.wafDetections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/accesslog"
+	"github.com/portcullis/portcullis/internal/ai"
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
@@ -18,6 +19,7 @@ import (
 	"github.com/portcullis/portcullis/internal/proxy"
 	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/snapshot"
+	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/tracing"
 )
 
@@ -98,7 +100,11 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if herr == nil {
 			defer e.recordAbort(&entry, routeMetrics, &facts)
-			herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start, facts.span)
+			if d.Route.AI != nil {
+				herr, res = serveAI(w, r, d, reqID, clientIP, &facts)
+			} else {
+				herr, res = forward(w, r, d, reqID, peerIP, priorXFF, start, facts.span)
+			}
 		}
 	}
 	if herr != nil {
@@ -176,6 +182,8 @@ type requestFacts struct {
 	unknownKey string           // a fingerprint of a credential that did not authenticate
 	wafHit     bool             // the WAF's anomaly threshold was reached
 	span       *tracing.Request // the request's server span; nil when tracing is off
+	ai         *ai.Facts        // an AI call's provider, model, usage and cost
+	injection  bool             // the AI guard's prompt-injection heuristics matched
 }
 
 // record counts a finished request in the metrics, queues its access log
@@ -194,12 +202,13 @@ func (e *edge) record(entry *accesslog.Entry, routeMetrics *metrics.Route, facts
 			Time: entry.Time, RequestID: entry.RequestID, Listener: entry.Listener, Method: entry.Method,
 			Path: entry.Path, Query: facts.query, Route: entry.Route, Consumer: entry.Consumer, KeyID: facts.keyID,
 			ClientIP: entry.ClientIP, Status: entry.Status, Decision: entry.Decision, Reason: facts.reason,
-			PolicyVersion: facts.version, Latency: entry.Latency,
+			PolicyVersion: facts.version, Latency: entry.Latency, AI: auditAI(facts.ai),
 		})
 	}
 	if observe := e.srv.OnRequest; observe != nil {
 		observe(detect.Event{Time: entry.Time, ClientIP: entry.ClientIP, Consumer: entry.Consumer, Route: route, Path: entry.Path,
-			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: facts.unknownKey, WAFMatched: facts.wafHit})
+			Status: entry.Status, Decision: entry.Decision, UnknownKeyHash: facts.unknownKey, WAFMatched: facts.wafHit,
+			KeyID: facts.keyID, Tokens: facts.ai.Tokens(), PromptInjection: facts.injection})
 	}
 	if facts.span != nil {
 		facts.span.End(tracing.Facts{Route: route, Path: audit.RedactPath(entry.Path, ""), ClientIP: entry.ClientIP,
@@ -220,6 +229,30 @@ func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, 
 		}
 		panic(p)
 	}
+}
+
+// serveAI answers a request on an ai route: the route's front calls its
+// providers and writes the answer itself.
+func serveAI(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, clientIP string, facts *requestFacts) (*httperr.Error, proxy.Result) {
+	out := d.Route.AI.Serve(w, r, ai.Call{RequestID: reqID, Consumer: d.Identity.Consumer, KeyID: d.Identity.KeyID, ClientIP: clientIP, Path: d.Path})
+	facts.ai, facts.injection = out.AI, len(out.Injection) > 0
+	if out.Err != nil {
+		return out.Err, proxy.Result{}
+	}
+	return nil, proxy.Result{Status: out.Status, BytesWritten: out.Bytes}
+}
+
+// auditAI is an AI call's part of its audit record (nil for other calls).
+func auditAI(f *ai.Facts) *store.AuditAI {
+	if f == nil {
+		return nil
+	}
+	usage := "provider"
+	if f.Estimated {
+		usage = "estimated"
+	}
+	return &store.AuditAI{Provider: f.Provider, Model: f.Model, PromptTokens: f.PromptTokens, CompletionTokens: f.CompletionTokens,
+		CostUSD: f.CostUSD, Usage: usage, Ended: f.Ended}
 }
 
 // forward sends the request to route's upstream. It returns an error only when

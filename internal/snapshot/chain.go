@@ -109,6 +109,11 @@ func (b *chainBuilder) build(r *Route, rc config.Route) error {
 		}
 		r.WAF, r.wafMode, r.onDetections = compiled, w.Mode, b.wafLogger(r.Name, w.Mode)
 	}
+	if rc.AI != nil {
+		if err := b.aiRoute(r, rc); err != nil {
+			return err
+		}
+	}
 	if z := rc.Authorization; z != nil {
 		if len(z.Roles) > 0 {
 			r.Authz = append(r.Authz, authz.NewRoles(z.Roles))

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/ai"
 	"github.com/portcullis/portcullis/internal/blocklist"
 	"github.com/portcullis/portcullis/internal/certs"
 	"github.com/portcullis/portcullis/internal/config"
@@ -67,6 +68,7 @@ type Snapshot struct {
 	upstreams      map[string]*proxy.Upstream      // by upstreamKey
 	authenticators map[string]policy.Authenticator // token steps, by provider settings
 	wafs           map[string]*waf.WAF             // compiled rule sets, by settings
+	aiProviders    map[string]*ai.Provider         // by name, settings and key digest
 }
 
 // AccessLog is the access log setting of a snapshot.
@@ -92,11 +94,13 @@ type Listener struct {
 type Route struct {
 	Name        string
 	Listener    string
-	StripPrefix string // the prefix to remove before forwarding, or ""
-	Upstream    *proxy.Upstream
-	Timeout     time.Duration
-	WebSocket   bool
-	Metrics     *metrics.Route
+	StripPrefix string          // the prefix to remove before forwarding, or ""
+	Upstream    *proxy.Upstream // nil on an ai route
+	// AI is an ai route's front (nil on a route to a Service).
+	AI        *ai.Route
+	Timeout   time.Duration
+	WebSocket bool
+	Metrics   *metrics.Route
 
 	// The policy chain, in its fixed order; nil steps are skipped.
 	Authn policy.Authenticator
@@ -168,6 +172,7 @@ func Compile(p *config.Policy, deps Deps, prev *Snapshot) (*Snapshot, error) {
 		upstreams:       map[string]*proxy.Upstream{},
 		authenticators:  map[string]policy.Authenticator{},
 		wafs:            map[string]*waf.WAF{},
+		aiProviders:     map[string]*ai.Provider{},
 	}
 	for _, cidr := range spec.TrustedProxies {
 		pfx, err := parsePrefix(cidr)
@@ -285,6 +290,12 @@ func hstsValue(h *config.HSTS) string {
 }
 
 func (s *Snapshot) compileRoute(listener string, rc config.Route, services map[string]*config.Service, deps Deps, prev *Snapshot) (*Route, error) {
+	if rc.AI != nil {
+		// The front is compiled with the chain (chainBuilder.aiRoute):
+		// its limits count by what authentication finds.
+		r := &Route{Name: rc.Name, Listener: listener, Timeout: rc.Timeout.D(), Metrics: deps.Metrics.Route(rc.Name)}
+		return r, nil
+	}
 	svc := services[rc.To]
 	if svc == nil {
 		return nil, fmt.Errorf("service %q not found", rc.To)
@@ -376,6 +387,11 @@ func (s *Snapshot) Release(next *Snapshot) {
 	for k, up := range s.upstreams {
 		if next == nil || next.upstreams[k] != up {
 			up.Close()
+		}
+	}
+	for k, p := range s.aiProviders {
+		if next == nil || next.aiProviders[k] != p {
+			p.Close()
 		}
 	}
 	for k, a := range s.authenticators {
