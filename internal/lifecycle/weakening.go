@@ -67,6 +67,8 @@ var rules = []rule{
 	onChange(KindRoute, "ai.budget", budgetRaised),
 	onChange(KindRoute, "ai.guard.redactPII", piiRedactionOff),
 	onChange(KindRoute, "ai.guard.promptInjection", promptInjectionLowered),
+	onChange(KindRoute, "ai.guard.deny", denyPatternsRemoved),
+	onChange(KindRoute, "ai.budget.by", budgetSplit),
 
 	// Listeners: TLS.
 	onChange(KindListener, "protocol", listenerToPlainHTTP),
@@ -732,6 +734,49 @@ func piiRedactionOff(was, now *routeView) string {
 		return ""
 	}
 	return "PII redaction turned off"
+}
+
+// denyPatternsRemoved: deny patterns taken off an AI route's guard.
+func denyPatternsRemoved(was, now *routeView) string {
+	w, n, ok := aiOf(was, now)
+	deny := func(a *config.AIRoute) []string {
+		if a.Guard == nil {
+			return nil
+		}
+		return a.Guard.Deny
+	}
+	if !ok {
+		return ""
+	}
+	if gone := missing(deny(w), deny(n)); len(gone) > 0 {
+		return fmt.Sprintf("%s %s removed from the guard", plural(len(gone), "deny pattern", "deny patterns"), quoteList(gone))
+	}
+	return ""
+}
+
+// budgetKey is who shares an AI route's budget: as set, else consumer on
+// authenticated routes and the whole route elsewhere.
+func budgetKey(b *config.Budget, r *routeView) string {
+	switch {
+	case b.By != "":
+		return b.By
+	case authenticated(r):
+		return "consumer"
+	}
+	return "route"
+}
+
+// budgetSplit: a budget the whole route shared now counted per caller, so
+// that each may spend what all of them could before.
+func budgetSplit(was, now *routeView) string {
+	w, n, ok := aiOf(was, now)
+	if !ok || w.Budget == nil || n.Budget == nil {
+		return ""
+	}
+	if from, to := budgetKey(w.Budget, was), budgetKey(n.Budget, now); from == "route" && to != "route" {
+		return fmt.Sprintf("budget now counted per %s: each may spend what the whole route could before", to)
+	}
+	return ""
 }
 
 // promptInjection is an AI route's prompt-injection guard mode.

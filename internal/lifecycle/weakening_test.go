@@ -148,6 +148,10 @@ var weakeningCases = []weakeningCase{
 		}},
 	{"prompt injection to detect", aiRoute("{providers: [llm], guard: {promptInjection: block}}"), aiRoute("{providers: [llm], guard: {promptInjection: detect}}"),
 		[]string{"Route r ai.guard.promptInjection: prompt-injection guard lowered from block to detect"}},
+	{"deny pattern removed", aiRoute("{providers: [llm], guard: {deny: [a, b]}}"), aiRoute("{providers: [llm], guard: {deny: [b]}}"),
+		[]string{`Route r ai.guard.deny: deny pattern "a" removed from the guard`}},
+	{"budget split per caller", aiRoute("{providers: [llm], budget: {usd: 50, period: month, by: route}}"), aiRoute("{providers: [llm], budget: {usd: 50, period: month, by: key}}"),
+		[]string{"Route r ai.budget.by: budget now counted per key: each may spend what the whole route could before"}},
 
 	// Listeners.
 	{"https to http", []string{"listener2.name: secure"}, []string{"listener2.protocol: HTTP", "listener2.tls: ~"},
