@@ -41,17 +41,11 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, call Call) (out Ou
 	case req.MaxOutputTokens() < 0:
 		return invalid("max_tokens must not be negative", nil)
 	}
-	targets := rt.Resolve(req.Model)
-	if len(targets) == 0 {
-		return rt.unknownModel(req.Model)
+	targets, injection, refused := rt.admit(call, req.Model, func(g *guard.Guard) guard.Verdict { return g.CheckChat(&req) })
+	if refused != nil {
+		return *refused
 	}
-	if g := rt.cfg.Guard; g != nil {
-		v := g.CheckChat(&req)
-		if out := rt.judge(call, v); out != nil {
-			return *out
-		}
-		defer func() { out.Injection = v.Injection }()
-	}
+	defer func() { out.Injection = injection }()
 	if (rt.cfg.Tokens != nil || rt.cfg.Budget != nil) && req.MaxOutputTokens() == 0 {
 		// What is reserved must bound what the provider may produce.
 		n := DefaultMaxTokens
@@ -73,6 +67,26 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, call Call) (out Ou
 	}
 	rt.account(call, &out, res)
 	return out
+}
+
+// admit resolves the model a client named to its candidates and runs the
+// route's guard (check: CheckChat or CheckEmbeddings, which may redact the
+// request): the candidates and the injection heuristics that matched, or
+// the refusal.
+func (rt *Route) admit(call Call, model string, check func(*guard.Guard) guard.Verdict) ([]Target, []string, *Outcome) {
+	targets := rt.Resolve(model)
+	if len(targets) == 0 {
+		o := rt.unknownModel(model)
+		return nil, nil, &o
+	}
+	if rt.cfg.Guard == nil {
+		return targets, nil, nil
+	}
+	v := check(rt.cfg.Guard)
+	if o := rt.judge(call, v); o != nil {
+		return nil, nil, o
+	}
+	return targets, v.Injection, nil
 }
 
 // unknownModel is the 400 for a model the route does not serve.
@@ -105,46 +119,70 @@ func (rt *Route) retry(r *http.Request, t Target, err error) bool {
 	return pe != nil && pe.Retryable && r.Context().Err() == nil
 }
 
-// complete serves a non-streaming chat completion.
-func (rt *Route) complete(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, targets []Target) Outcome {
+// firstAnswer calls the candidates of targets in plan order with call until
+// one answers, or a failure lets none follow (see retry). It returns the
+// answer and the candidate that gave it, or the last candidate tried and its
+// error.
+func firstAnswer[T any](rt *Route, r *http.Request, targets []Target, call func(Target) (T, error)) (T, Target, error) {
+	var zero T
 	var last error
 	var tried Target
 	for _, t := range plan(targets) {
 		tried = t
-		out := req.Clone()
-		out.Model = t.Model
-		ctx, cancel := context.WithTimeout(r.Context(), rt.timeout(t.Provider))
-		resp, err := t.Provider.API.Chat(ctx, out)
-		cancel()
-		if err != nil {
-			last = timedOut(ctx, err)
-			if rt.retry(r, t, last) {
-				continue
-			}
+		answer, err := call(t)
+		if err == nil {
+			return answer, t, nil
+		}
+		last = err
+		if !rt.retry(r, t, err) {
 			break
 		}
-		resp.Model = t.Name()
-		if resp.Object == "" {
-			resp.Object = "chat.completion"
-		}
-		o := writeJSON(w, http.StatusOK, resp)
-		facts := &Facts{Provider: t.Provider.Name, Model: t.Model, Ended: EndedComplete}
-		if u := resp.Usage; u != nil {
-			facts.PromptTokens, facts.CompletionTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
-		} else {
-			facts.Estimated = true
-			facts.PromptTokens = int64(llm.EstimatePrompt(req))
-			for _, c := range resp.Choices {
-				facts.CompletionTokens += int64(llm.EstimateTokens(c.Message.Content.PlainText()))
-				for _, tc := range c.Message.ToolCalls {
-					facts.CompletionTokens += int64(llm.EstimateTokens(tc.Function.Name) + llm.EstimateTokens(tc.Function.Arguments))
-				}
+	}
+	return zero, tried, last
+}
+
+// withTimeout calls f with a context bounded by the provider's timeout; an
+// error caused by it is marked as a timeout.
+func withTimeout[T any](rt *Route, r *http.Request, t Target, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), rt.timeout(t.Provider))
+	defer cancel()
+	answer, err := f(ctx)
+	if err != nil {
+		return answer, timedOut(ctx, err)
+	}
+	return answer, nil
+}
+
+// complete serves a non-streaming chat completion.
+func (rt *Route) complete(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, targets []Target) Outcome {
+	resp, t, err := firstAnswer(rt, r, targets, func(t Target) (*llm.ChatResponse, error) {
+		out := req.Clone()
+		out.Model = t.Model
+		return withTimeout(rt, r, t, func(ctx context.Context) (*llm.ChatResponse, error) { return t.Provider.API.Chat(ctx, out) })
+	})
+	if err != nil {
+		return rt.noAnswer(r, t, err)
+	}
+	resp.Model = t.Name()
+	if resp.Object == "" {
+		resp.Object = "chat.completion"
+	}
+	o := writeJSON(w, http.StatusOK, resp)
+	facts := &Facts{Provider: t.Provider.Name, Model: t.Model, Ended: EndedComplete}
+	if u := resp.Usage; u != nil {
+		facts.PromptTokens, facts.CompletionTokens = int64(u.PromptTokens), int64(u.CompletionTokens)
+	} else {
+		facts.Estimated = true
+		facts.PromptTokens = int64(llm.EstimatePrompt(req))
+		for _, c := range resp.Choices {
+			facts.CompletionTokens += int64(llm.EstimateTokens(c.Message.Content.PlainText()))
+			for _, tc := range c.Message.ToolCalls {
+				facts.CompletionTokens += int64(llm.EstimateTokens(tc.Function.Name) + llm.EstimateTokens(tc.Function.Arguments))
 			}
 		}
-		o.AI = facts
-		return o
 	}
-	return rt.noAnswer(r, tried, last)
+	o.AI = facts
+	return o
 }
 
 // noAnswer is the outcome when no candidate answered.
@@ -167,48 +205,54 @@ func timedOut(ctx context.Context, err error) error {
 	return err
 }
 
+// started is a stream whose first chunk arrived, and how to end its call.
+type started struct {
+	stream llm.ChunkStream
+	first  *llm.ChatChunk
+	cancel context.CancelCauseFunc
+}
+
 // stream serves a streaming chat completion: candidates are tried until one
 // sends its first chunk; from then on its chunks are relayed as they come.
 func (rt *Route) stream(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, targets []Target) Outcome {
-	clientUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	var last error
-	var tried Target
-	for _, t := range plan(targets) {
-		tried = t
-		out := req.Clone()
-		out.Model = t.Model
-		// The upstream call outlives the client's request (see relay), so
-		// it is cancelled by the gateway, not by the client hanging up.
-		ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-		stop := context.AfterFunc(r.Context(), func() { cancel(context.Canceled) })
-		timer := time.AfterFunc(rt.timeout(t.Provider), func() { cancel(errFirstChunkTimeout) })
-		s, err := t.Provider.API.ChatStream(ctx, out)
-		var first *llm.ChatChunk
-		if err == nil {
-			if first, err = s.Next(); err == io.EOF {
-				err = llm.ProtocolError(errors.New("the stream ended before its first chunk"))
-			}
-		}
-		timer.Stop()
-		if err != nil {
-			if s != nil {
-				s.Close()
-			}
-			stop()
-			cancel(nil)
-			last = timedOut(ctx, err)
-			if rt.retry(r, t, last) {
-				continue
-			}
-			break
-		}
-		stop() // from here the relay decides when the upstream call ends
-		o := rt.relay(w, r, req, t, s, first, clientUsage, cancel)
-		s.Close()
-		cancel(nil)
-		return o
+	st, t, err := firstAnswer(rt, r, targets, func(t Target) (started, error) { return rt.start(r, req, t) })
+	if err != nil {
+		return rt.noAnswer(r, t, err)
 	}
-	return rt.noAnswer(r, tried, last)
+	clientUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	o := rt.relay(w, r, req, t, st.stream, st.first, clientUsage, st.cancel)
+	st.stream.Close()
+	st.cancel(nil)
+	return o
+}
+
+// start opens a stream on t and waits for its first chunk, within the
+// provider's timeout. The upstream call outlives the client's request (see
+// relay): from the first chunk on it is cancelled by the gateway, not by the
+// client hanging up.
+func (rt *Route) start(r *http.Request, req *llm.ChatRequest, t Target) (started, error) {
+	out := req.Clone()
+	out.Model = t.Model
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(r.Context(), func() { cancel(context.Canceled) })
+	timer := time.AfterFunc(rt.timeout(t.Provider), func() { cancel(errFirstChunkTimeout) })
+	defer timer.Stop()
+	s, err := t.Provider.API.ChatStream(ctx, out)
+	var first *llm.ChatChunk
+	if err == nil {
+		if first, err = s.Next(); err == io.EOF {
+			err = llm.ProtocolError(errors.New("the stream ended before its first chunk"))
+		}
+	}
+	stop()
+	if err != nil {
+		if s != nil {
+			s.Close()
+		}
+		cancel(nil)
+		return started{}, timedOut(ctx, err)
+	}
+	return started{stream: s, first: first, cancel: cancel}, nil
 }
 
 // relay writes a stream's chunks to the client as they arrive, each flushed

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/portcullis/portcullis/internal/ai/guard"
 	"github.com/portcullis/portcullis/internal/ai/llm"
 )
 
-func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) (out Outcome) {
+func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) Outcome {
 	var req llm.EmbeddingsRequest
 	if herr := readBody(r, &req); herr != nil {
 		return Outcome{Err: herr}
@@ -19,16 +20,9 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) (
 	case len(req.Input) == 0 || string(req.Input) == "null":
 		return invalid("input is required", nil)
 	}
-	targets := rt.Resolve(req.Model)
-	if len(targets) == 0 {
-		return rt.unknownModel(req.Model)
-	}
-	if g := rt.cfg.Guard; g != nil {
-		v := g.CheckEmbeddings(&req)
-		if out := rt.judge(call, v); out != nil {
-			return *out
-		}
-		defer func() { out.Injection = v.Injection }()
+	targets, _, refused := rt.admit(call, req.Model, func(g *guard.Guard) guard.Verdict { return g.CheckEmbeddings(&req) })
+	if refused != nil {
+		return *refused
 	}
 	prompt := estimateInput(req.Input)
 	usd, herr := rt.budgetEstimate(targets, prompt, 0)
@@ -39,45 +33,37 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) (
 	if herr != nil {
 		return Outcome{Err: herr}
 	}
-	out = rt.embed(w, r, &req, targets, prompt)
+	out := rt.embed(w, r, &req, targets, prompt)
 	rt.account(call, &out, res)
 	return out
 }
 
 // embed calls the candidates in order until one answers.
 func (rt *Route) embed(w http.ResponseWriter, r *http.Request, req *llm.EmbeddingsRequest, targets []Target, estimate int64) Outcome {
-	var last error
-	var tried Target
-	for _, t := range plan(targets) {
-		tried = t
+	resp, t, err := firstAnswer(rt, r, targets, func(t Target) (*llm.EmbeddingsResponse, error) {
 		out := *req
 		out.Model = t.Model
-		ctx, cancel := context.WithTimeout(r.Context(), rt.timeout(t.Provider))
-		resp, err := t.Provider.API.Embeddings(ctx, &out)
-		cancel()
-		if err != nil {
-			last = timedOut(ctx, err)
-			if rt.retry(r, t, last) {
-				continue
-			}
-			break
-		}
-		resp.Model = t.Name()
-		if resp.Object == "" {
-			resp.Object = "list"
-		}
-		facts := &Facts{Provider: t.Provider.Name, Model: t.Model, Ended: EndedComplete}
-		if resp.Usage != nil {
-			facts.PromptTokens = int64(resp.Usage.PromptTokens)
-		} else {
-			facts.PromptTokens, facts.Estimated = estimate, true
-			resp.Usage = &llm.Usage{PromptTokens: int(estimate), TotalTokens: int(estimate)}
-		}
-		o := writeJSON(w, http.StatusOK, resp)
-		o.AI = facts
-		return o
+		return withTimeout(rt, r, t, func(ctx context.Context) (*llm.EmbeddingsResponse, error) {
+			return t.Provider.API.Embeddings(ctx, &out)
+		})
+	})
+	if err != nil {
+		return rt.noAnswer(r, t, err)
 	}
-	return rt.noAnswer(r, tried, last)
+	resp.Model = t.Name()
+	if resp.Object == "" {
+		resp.Object = "list"
+	}
+	facts := &Facts{Provider: t.Provider.Name, Model: t.Model, Ended: EndedComplete}
+	if resp.Usage != nil {
+		facts.PromptTokens = int64(resp.Usage.PromptTokens)
+	} else {
+		facts.PromptTokens, facts.Estimated = estimate, true
+		resp.Usage = &llm.Usage{PromptTokens: int(estimate), TotalTokens: int(estimate)}
+	}
+	o := writeJSON(w, http.StatusOK, resp)
+	o.AI = facts
+	return o
 }
 
 // estimateInput estimates an embeddings input's tokens: a string, a list of

@@ -279,6 +279,32 @@ func (r *ChatRequest) MaxOutputTokens() int {
 	return 0
 }
 
+// StopSequences reads stop, a string or a list of strings, without the
+// empty ones (nil for none); ok is false when stop is neither.
+func (r *ChatRequest) StopSequences() (seqs []string, ok bool) {
+	raw := bytes.TrimSpace(r.Stop)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, true
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		if one == "" {
+			return nil, true
+		}
+		return []string{one}, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return nil, false
+	}
+	for _, s := range many {
+		if s != "" {
+			seqs = append(seqs, s)
+		}
+	}
+	return seqs, true
+}
+
 // Clone returns a copy of r that may be changed (model, messages, stream
 // options) without changing r: each provider candidate gets its own.
 func (r *ChatRequest) Clone() *ChatRequest {

@@ -108,11 +108,12 @@ func translateRequest(req *llm.ChatRequest) (*request, error) {
 	if req.User != "" {
 		out.Metadata = &metadata{UserID: req.User}
 	}
-	stop, err := stopSequences(req.Stop)
-	if err != nil {
-		return nil, err
+	stop, ok := req.StopSequences()
+	if !ok {
+		return nil, unsupported("stop is neither a string nor a list of strings")
 	}
 	out.StopSequences = stop
+	var err error
 
 	var system []string
 	for i, m := range req.Messages {
@@ -244,32 +245,6 @@ func toolInput(args string) (json.RawMessage, error) {
 		return nil, unsupported("tool call arguments that are not a JSON object")
 	}
 	return buf.Bytes(), nil
-}
-
-// stopSequences reads stop: a string or a list of strings.
-func stopSequences(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		if one == "" {
-			return nil, nil
-		}
-		return []string{one}, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil {
-		return nil, unsupported("stop is neither a string nor a list of strings")
-	}
-	var out []string
-	for _, s := range many {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, nil
 }
 
 // translateToolChoice maps tool_choice and parallel_tool_calls (an OpenAI

@@ -261,9 +261,9 @@ func genConfig(r *llm.ChatRequest) (*generationConfig, error) {
 	if n := r.MaxOutputTokens(); n > 0 {
 		gc.MaxOutputTokens = &n
 	}
-	stop, err := stopSequences(r.Stop)
-	if err != nil {
-		return nil, err
+	stop, ok := r.StopSequences()
+	if !ok {
+		return nil, badRequest("stop is neither a string nor a list of strings")
 	}
 	gc.StopSequences = stop
 	if raw, ok := r.Extra["n"]; ok && string(raw) != "null" {
@@ -298,29 +298,6 @@ func genConfig(r *llm.ChatRequest) (*generationConfig, error) {
 		return nil, nil
 	}
 	return gc, nil
-}
-
-// stopSequences reads stop: a string or a list of strings.
-func stopSequences(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		if one == "" {
-			return nil, nil
-		}
-		return []string{one}, nil
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) != nil {
-		return nil, badRequest("stop is neither a string nor a list of strings")
-	}
-	if len(list) == 0 {
-		return nil, nil
-	}
-	return list, nil
 }
 
 // toolChoice translates tool_choice into Gemini's function calling mode;
