@@ -427,7 +427,8 @@ func lastBody(f *llmtest.Fake) string {
 	return string(reqs[len(reqs)-1].Body)
 }
 
-// waitAuditAtLeast polls the audit trail until it lists at least want records.
+// waitAuditAtLeast polls GET /admin/v1/audit?query until it lists at least
+// want records (10 s at most), and returns what it lists.
 func (g *gateway) waitAuditAtLeast(query string, want int) []adminclient.AuditRecord {
 	g.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -36,21 +36,11 @@ type auditPage struct {
 // waitAudit polls GET /admin/v1/audit?query until it lists want records.
 func (g *gateway) waitAudit(query string, want int) []adminclient.AuditRecord {
 	g.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, body := g.adminGet("/admin/v1/audit" + query)
-		var page auditPage
-		if resp.StatusCode != 200 || json.Unmarshal(body, &page) != nil {
-			g.t.Fatalf("GET /admin/v1/audit%s: %d %s", query, resp.StatusCode, body)
-		}
-		if len(page.Records) >= want || time.Now().After(deadline) {
-			if len(page.Records) != want {
-				g.t.Fatalf("GET /admin/v1/audit%s lists %d records, want %d: %s", query, len(page.Records), want, body)
-			}
-			return page.Records
-		}
-		time.Sleep(20 * time.Millisecond)
+	recs := g.waitAuditAtLeast(query, want)
+	if len(recs) != want {
+		g.t.Fatalf("GET /admin/v1/audit%s lists %d records, want %d", query, len(recs), want)
 	}
+	return recs
 }
 
 // TestAuditTrail: every call — allowed, refused, unmatched — is in the

@@ -259,12 +259,5 @@ func geminiEmbed(w http.ResponseWriter, model string, body []byte) {
 	geminiJSON(w, map[string]any{"embeddings": out})
 }
 
-func geminiJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	_, _ = w.Write(b)
-}
+// geminiJSON answers v as Google's APIs do, with a charset.
+func geminiJSON(w http.ResponseWriter, v any) { writeJSONAs(w, "application/json; charset=UTF-8", v) }

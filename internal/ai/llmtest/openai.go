@@ -191,12 +191,15 @@ func Vector(text string) string {
 	return fmt.Sprintf("[%d.5,%d.25,-0.125]", len(text)%10, len(Words(text))%10)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONAs(w, "application/json", v) }
+
+// writeJSONAs answers v as JSON of the given content type.
+func writeJSONAs(w http.ResponseWriter, contentType string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	_, _ = w.Write(b)
 }
