@@ -393,3 +393,21 @@ func (p *pipeWriter) Write(b []byte) (int, error) {
 }
 
 var _ http.Flusher = (*pipeWriter)(nil)
+
+func TestProviderTimeout(t *testing.T) {
+	slow, fs := fakeProvider(t, "slow", "m1")
+	fast, _ := fakeProvider(t, "fast", "m1")
+	fs.ChunkDelay = time.Minute // its stream never starts in time
+	slow.Timeout = 50 * time.Millisecond
+	rt := newRoute(t, Config{Providers: []*Provider{slow, fast}})
+	w, out := serve(rt, context.Background(), "POST", "/llm/v1/chat/completions", chatBody("m1", "hi", `,"stream":true`), Call{})
+	if w.Code != 200 || out.AI.Provider != "fast" {
+		t.Fatalf("%d %+v", w.Code, out.AI)
+	}
+	// Alone, the slow provider is tried twice, then the client gets a 504.
+	rt = newRoute(t, Config{Providers: []*Provider{slow}})
+	w, out = serve(rt, context.Background(), "POST", "/llm/v1/chat/completions", chatBody("m1", "hi", `,"stream":true`), Call{})
+	if w.Code != 504 || out.AI.Ended != EndedUpstreamError || len(fs.Requests()) != 3 {
+		t.Fatalf("%d %s %+v, %d calls", w.Code, w.Body, out.AI, len(fs.Requests()))
+	}
+}
