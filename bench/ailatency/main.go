@@ -4,9 +4,10 @@
 // Portcullis process with an ai route in front of it, one request at a time
 // (latency, not throughput), the two alternating so that both see the same
 // machine. It prints the p50 and p99 of each and the difference: the
-// gateway's added latency. A third row sends the same request through a
-// plain proxy route of the same process: the cost of the extra process hop
-// alone, which the ai route's figure includes.
+// gateway's added latency. Two more rows send the same request through a
+// plain proxy route of the same process and through nginx (when installed):
+// the cost of an extra process hop alone, which the ai route's figure
+// includes, and nginx's for scale.
 //
 //	go run ./bench/ailatency -bin bin/portcullis [-n 5000] [-stream]
 package main
@@ -102,7 +103,17 @@ spec: {type: openai, baseURL: %s, apiKeyEnv: BENCH_PROVIDER_KEY, models: [gpt-4o
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
 	proxied := target{url: fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port), header: direct.header}
-	var d, g, pr []time.Duration
+	var viaNginx *target
+	if nginxPort, stop, err := startNginx(dir, strings.TrimPrefix(strings.TrimSuffix(fake.URL, "/v1"), "http://")); err != nil {
+		fmt.Fprintln(os.Stderr, "ailatency: no nginx row:", err)
+	} else {
+		defer stop()
+		viaNginx = &target{url: fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", nginxPort), header: direct.header}
+		if err := waitReady(*viaNginx, body); err != nil {
+			return err
+		}
+	}
+	var d, g, pr, ng []time.Duration
 	for i := range n + 500 {
 		dt, err := direct.call(client, body)
 		if err != nil {
@@ -116,8 +127,14 @@ spec: {type: openai, baseURL: %s, apiKeyEnv: BENCH_PROVIDER_KEY, models: [gpt-4o
 		if err != nil {
 			return err
 		}
+		var nt time.Duration
+		if viaNginx != nil {
+			if nt, err = viaNginx.call(client, body); err != nil {
+				return err
+			}
+		}
 		if i >= 500 {
-			d, g, pr = append(d, dt), append(g, gt), append(pr, pt)
+			d, g, pr, ng = append(d, dt), append(g, gt), append(pr, pt), append(ng, nt)
 		}
 	}
 	kind := "chat completion"
@@ -128,6 +145,10 @@ spec: {type: openai, baseURL: %s, apiKeyEnv: BENCH_PROVIDER_KEY, models: [gpt-4o
 	gp50, gp99 := percentile(g, 50), percentile(g, 99)
 	pp50, pp99 := percentile(pr, 50), percentile(pr, 99)
 	fmt.Printf("| %s, direct to the fake provider | %s | %s | |\n", kind, us(dp50), us(dp99))
+	if viaNginx != nil {
+		np50, np99 := percentile(ng, 50), percentile(ng, 99)
+		fmt.Printf("| %s, through nginx proxying it (keepalive upstream) | %s | %s | +%s p50, +%s p99 |\n", kind, us(np50), us(np99), us(np50-dp50), us(np99-dp99))
+	}
 	fmt.Printf("| %s, through a portcullis route proxying it as plain HTTP | %s | %s | +%s p50, +%s p99 |\n", kind, us(pp50), us(pp99), us(pp50-dp50), us(pp99-dp99))
 	fmt.Printf("| %s, through a portcullis ai route | %s | %s | +%s p50, +%s p99 |\n", kind, us(gp50), us(gp99), us(gp50-dp50), us(gp99-dp99))
 	return nil
@@ -179,6 +200,53 @@ func waitReady(t target, body string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startNginx starts a private nginx (one worker, keep-alive to the
+// upstream, as bench/run.sh's proxy) in front of upstream (host:port) and
+// returns its port and how to stop it; an error when nginx is not installed.
+func startNginx(dir, upstream string) (int, func(), error) {
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, statErr := os.Stat("/usr/sbin/nginx"); statErr != nil {
+			return 0, nil, err
+		}
+		bin = "/usr/sbin/nginx"
+	}
+	port := freePort()
+	prefix := filepath.Join(dir, "nginx")
+	if err := os.MkdirAll(prefix, 0o755); err != nil {
+		return 0, nil, err
+	}
+	conf := fmt.Sprintf(`worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    keepalive_requests 1000000;
+    upstream fake { server %[2]s; keepalive 16; }
+    server {
+        listen 127.0.0.1:%[3]d;
+        location / {
+            proxy_pass http://fake;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+`, prefix, upstream, port)
+	if err := os.WriteFile(filepath.Join(prefix, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		return 0, nil, err
+	}
+	cmd := exec.Command(bin, "-p", prefix, "-c", filepath.Join(prefix, "nginx.conf"), "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off;")
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	return port, func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }, nil
 }
 
 func percentile(ds []time.Duration, p int) time.Duration {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/portcullis/portcullis/internal/ai/providers"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/policy/ratelimit"
+	"github.com/portcullis/portcullis/internal/proxy"
 )
 
 // aiRoute compiles an ai route's front: its providers (shared by the routes
@@ -124,13 +126,17 @@ func (b *chainBuilder) aiProvider(name string) (*ai.Provider, error) {
 			return p, nil
 		}
 	}
-	transport := aiTransport()
-	api, err := providers.New(m.Spec.Type, llm.ProviderConfig{BaseURL: m.Spec.BaseURL, Key: key, Client: &http.Client{Transport: transport}})
+	client, closeIdle, err := aiClient(providers.BaseURL(m.Spec.Type, m.Spec.BaseURL), name)
 	if err != nil {
 		return nil, fmt.Errorf("AIProvider %s: %w", name, err)
 	}
+	api, err := providers.New(m.Spec.Type, llm.ProviderConfig{BaseURL: m.Spec.BaseURL, Key: key, Client: client})
+	if err != nil {
+		closeIdle()
+		return nil, fmt.Errorf("AIProvider %s: %w", name, err)
+	}
 	p := &ai.Provider{Name: name, Type: m.Spec.Type, API: api, Models: m.Spec.Models, Pricing: map[string]ai.Price{},
-		Timeout: m.Spec.Timeout.D(), Created: time.Now().Unix(), OnClose: transport.CloseIdleConnections}
+		Timeout: m.Spec.Timeout.D(), Created: time.Now().Unix(), OnClose: closeIdle}
 	for model, price := range m.Spec.Pricing {
 		p.Pricing[model] = ai.Price{InputPerMTok: price.InputPerMTok, OutputPerMTok: price.OutputPerMTok}
 	}
@@ -138,19 +144,38 @@ func (b *chainBuilder) aiProvider(name string) (*ai.Provider, error) {
 	return p, nil
 }
 
-// aiTransport is an AI provider's connection pool: kept alive, HTTP/2 where
-// the provider offers it, no compression (streams must not be buffered by a
-// decompressor), and the environment's proxy settings.
-func aiTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
+// aiProxy is the environment's HTTP(S)_PROXY setting (read once, at the
+// first call; replaced in tests).
+var aiProxy = http.ProxyFromEnvironment
+
+// aiClient is the HTTP client of an AI provider at base: the gateway's own
+// pooled transport (internal/proxy), which spares each call net/http's
+// connection goroutines — or, when the environment's HTTP(S)_PROXY applies
+// to the provider's host, net/http's transport through that proxy. Neither
+// follows redirects: a key is never sent where the provider points. It also
+// returns what releases its idle connections.
+func aiClient(base, name string) (*http.Client, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, nil, fmt.Errorf("baseURL %q is not an http(s) URL", base)
 	}
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if proxyURL, err := aiProxy(&http.Request{URL: u}); err == nil && proxyURL != nil {
+		t := &http.Transport{
+			Proxy:               aiProxy,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			DisableCompression:  true,
+		}
+		return &http.Client{Transport: t, CheckRedirect: noRedirects}, t.CloseIdleConnections, nil
+	}
+	up, err := proxy.NewUpstream(proxy.UpstreamConfig{Name: "AIProvider " + name, Targets: []*url.URL{{Scheme: u.Scheme, Host: u.Host}},
+		DialTimeout: 10 * time.Second})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &http.Client{Transport: up, CheckRedirect: noRedirects}, up.Close, nil
 }

@@ -15,6 +15,18 @@ import (
 	"github.com/portcullis/portcullis/internal/ai/providers/qwen"
 )
 
+// BaseURL is the base URL a provider of type typ calls: configured, or the
+// vendor's public API ("" for openaiCompatible, which has none).
+func BaseURL(typ, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return map[string]string{
+		"openai": openai.DefaultBaseURL, "anthropic": anthropic.DefaultBaseURL, "gemini": gemini.DefaultBaseURL,
+		"mistral": mistral.DefaultBaseURL, "qwen": qwen.DefaultBaseURL, "ollama": ollama.DefaultBaseURL,
+	}[typ]
+}
+
 // New returns the provider of type typ (openai, anthropic, gemini, mistral,
 // qwen, ollama, openaiCompatible).
 func New(typ string, cfg llm.ProviderConfig) (llm.Provider, error) {
