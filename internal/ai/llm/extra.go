@@ -38,21 +38,125 @@ func decodeExtra(b []byte, v any, extra *map[string]json.RawMessage) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return err
 	}
+	*extra = nil
+	known := namesOf(reflect.TypeOf(v).Elem())
+	if !hasUnknown(b, known) {
+		return nil // the common case: no second pass
+	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(b, &all); err != nil {
 		return err
 	}
-	known := namesOf(reflect.TypeOf(v).Elem())
 	for k := range all {
 		if known[strings.ToLower(k)] {
 			delete(all, k)
 		}
 	}
-	*extra = nil
 	if len(all) > 0 {
 		*extra = all
 	}
 	return nil
+}
+
+// hasUnknown reports whether the JSON object b (already checked valid) has
+// a member whose name is not in known (lowercase names). It reads the
+// member names without decoding anything; a name with an escape, or
+// anything unexpected, counts as unknown, which only costs the full pass.
+func hasUnknown(b []byte, known map[string]bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return true
+	}
+	i++
+	var lower [64]byte
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return true
+		}
+		switch b[i] {
+		case '}':
+			return false
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return true
+		}
+		j := i + 1
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' || j-i > len(lower) {
+				return true
+			}
+			c := b[j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[j-i-1] = c
+			j++
+		}
+		if j >= len(b) || !known[string(lower[:j-i-1])] {
+			return true
+		}
+		i = skipSpace(b, j+1)
+		if i >= len(b) || b[i] != ':' {
+			return true
+		}
+		if i = skipValue(b, i+1); i < 0 {
+			return true
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index after the JSON value at b[i:] (valid JSON),
+// or -1.
+func skipValue(b []byte, i int) int {
+	i = skipSpace(b, i)
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			i++
+		case ',':
+			if depth == 0 {
+				return i
+			}
+			i++
+		default:
+			i++
+		}
+		if depth == 0 && i < len(b) && (b[i] == ',' || b[i] == '}' || b[i] == ']') {
+			return i
+		}
+	}
+	if depth == 0 {
+		return i
+	}
+	return -1
 }
 
 // encodeExtra encodes v (a struct type without methods) as a JSON object

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,20 @@ func FuzzChatRequest(f *testing.F) {
 		var r ChatRequest
 		if json.Unmarshal(b, &r) != nil {
 			return
+		}
+		// The fast check for unknown members agrees with a full pass.
+		var all map[string]json.RawMessage
+		if json.Unmarshal(b, &all) == nil {
+			known := namesOf(reflect.TypeOf(ChatRequest{}))
+			want := 0
+			for k := range all {
+				if !known[strings.ToLower(k)] {
+					want++
+				}
+			}
+			if len(r.Extra) != want {
+				t.Fatalf("%d extra members, want %d: %s", len(r.Extra), want, b)
+			}
 		}
 		out, err := json.Marshal(r)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ChatRequest is a POST /v1/chat/completions body.
@@ -237,6 +238,13 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		c.Null = true
 		return nil
 	case b[0] == '"':
+		// The common case, text without escapes, needs no decoder.
+		if len(b) >= 2 && b[len(b)-1] == '"' {
+			if body := b[1 : len(b)-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) && !hasControl(body) {
+				c.Text = string(body)
+				return nil
+			}
+		}
 		return json.Unmarshal(b, &c.Text)
 	case b[0] == '[':
 		c.IsParts = true
@@ -244,6 +252,16 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	default:
 		return fmt.Errorf("content must be a string, a list of parts or null")
 	}
+}
+
+// hasControl reports a byte JSON strings may not hold unescaped.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' {
+			return true
+		}
+	}
+	return false
 }
 
 // PlainText is the content's text: the string, or its text parts joined by
