@@ -411,3 +411,39 @@ func TestProviderTimeout(t *testing.T) {
 		t.Fatalf("%d %s %+v, %d calls", w.Code, w.Body, out.AI, len(fs.Requests()))
 	}
 }
+
+// TestHangUpWithoutUsage: when the provider's usage does not arrive within
+// the settle timeout after the client hung up, the call is recorded with
+// the gateway's own count, marked estimated: the prompt's estimate and the
+// tokens relayed.
+func TestHangUpWithoutUsage(t *testing.T) {
+	p, f := fakeProvider(t, "oa", "m1")
+	f.ChunkDelay = 500 * time.Millisecond // 32 chunks: 16 s unless the call is cancelled
+	rt := newRoute(t, Config{Providers: []*Provider{p}, SettleTimeout: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	go func() {
+		buf := make([]byte, 1)
+		for {
+			if _, err := pr.Read(buf); err != nil {
+				return
+			}
+			cancel()
+		}
+	}()
+	body := chatBody("m1", strings.Repeat("w ", 30), `,"stream":true`)
+	r := httptest.NewRequest("POST", "/llm/v1/chat/completions", strings.NewReader(body)).WithContext(ctx)
+	w := &pipeWriter{ResponseRecorder: httptest.NewRecorder(), w: pw}
+	start := time.Now()
+	out := rt.Serve(w, r, Call{Path: "/llm/v1/chat/completions"})
+	pw.Close()
+	var req llm.ChatRequest
+	_ = json.Unmarshal([]byte(body), &req)
+	fa := out.AI
+	if fa == nil || fa.Ended != EndedClientDisconnect || !fa.Estimated || fa.PromptTokens != int64(llm.EstimatePrompt(&req)) || fa.CompletionTokens < 1 || fa.CompletionTokens > 4 {
+		t.Fatalf("facts %+v", fa)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("the upstream call was not cancelled after the settle timeout")
+	}
+}

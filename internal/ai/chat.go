@@ -13,10 +13,10 @@ import (
 	"github.com/portcullis/portcullis/internal/ai/llm"
 )
 
-// SettleTimeout is how long the gateway keeps reading a stream whose client
+// DefaultSettleTimeout is how long the gateway keeps reading a stream whose client
 // hung up, waiting for the provider's usage; after it the upstream call is
 // cancelled and the call is settled with the gateway's own estimate.
-const SettleTimeout = 5 * time.Second
+const DefaultSettleTimeout = 5 * time.Second
 
 // StatusClientClosed is the status recorded for a call whose client hung
 // up before anything was written (nginx's 499: nothing is sent).
@@ -257,7 +257,8 @@ func (rt *Route) start(r *http.Request, req *llm.ChatRequest, t Target) (started
 
 // relay writes a stream's chunks to the client as they arrive, each flushed
 // at once, and meters it. When the client hangs up, the stream is read on
-// (not relayed) for SettleTimeout for the provider's usage, then cancelled.
+// (not relayed) for the route's SettleTimeout for the provider's usage, then
+// cancelled.
 func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, t Target, s llm.ChunkStream, chunk *llm.ChatChunk, clientUsage bool, cancel context.CancelCauseFunc) Outcome {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -270,7 +271,7 @@ func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequ
 	hangUp := func() {
 		if !gone {
 			gone = true
-			time.AfterFunc(SettleTimeout, func() { cancel(errors.New("settle timeout")) })
+			time.AfterFunc(rt.cfg.SettleTimeout, func() { cancel(errors.New("settle timeout")) })
 		}
 	}
 	send := func(b []byte) {

@@ -106,6 +106,9 @@ type Config struct {
 	Counters  Counters
 	Metrics   *metrics.AI
 	Log       *slog.Logger
+	// SettleTimeout is how long a stream whose client hung up is read on
+	// for the provider's usage (0: DefaultSettleTimeout).
+	SettleTimeout time.Duration
 }
 
 // Counters are where token limits and budgets count: in memory on one node,
@@ -133,6 +136,9 @@ func NewRoute(cfg Config) (*Route, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.SettleTimeout <= 0 {
+		cfg.SettleTimeout = DefaultSettleTimeout
 	}
 	r := &Route{cfg: cfg, known: map[string]*Provider{}}
 	for _, p := range cfg.Providers {
