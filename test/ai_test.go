@@ -2,6 +2,7 @@ package test
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"github.com/portcullis/portcullis/internal/adminclient"
 	"github.com/portcullis/portcullis/internal/ai/llm"
 	"github.com/portcullis/portcullis/internal/ai/llmtest"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // The provider keys the fakes require; the gateway reads them from its
@@ -497,5 +499,32 @@ func TestAITokenLimitAcrossTwoNodes(t *testing.T) {
 	wg.Wait()
 	if codes[200] != 7 || codes[429] != 13 {
 		t.Fatalf("statuses %v: want 7 admitted across both nodes and 13 refused", codes)
+	}
+}
+
+// TestAITracing: an AI call's provider call gets a client span under the
+// request's server span, and the provider gets no trace context.
+func TestAITracing(t *testing.T) {
+	col := startCollector(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.URL)
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+	f := startAIFakes(t)
+	g := startGateway(t, aiPolicy(f, ""), "public")
+	c := &aiClient{t: t, base: g.url("public")}
+	c.chat(chatRequest("oa/gpt-4o", "s", "trace me", ""))
+	spans := col.waitSpans(t, 2)
+	byName := map[string]*tracepb.Span{}
+	for _, s := range spans {
+		byName[s.Name] = s
+	}
+	server, client := byName["POST llm"], byName["upstream AIProvider oa"]
+	if server == nil || client == nil {
+		t.Fatalf("spans %v", names(spans))
+	}
+	if !bytes.Equal(client.ParentSpanId, server.SpanId) || client.Kind != tracepb.Span_SPAN_KIND_CLIENT || attr(client.Attributes, "http.response.status_code") != "200" {
+		t.Fatalf("client span %+v", client)
+	}
+	if h := f.openai.Requests()[0].Header; h.Get("Traceparent") != "" {
+		t.Fatalf("the provider got a traceparent: %v", h)
 	}
 }

@@ -61,9 +61,9 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, call Call) (out Ou
 		return Outcome{Err: herr}
 	}
 	if req.Stream {
-		out = rt.stream(w, r, &req, targets)
+		out = rt.stream(w, r, call, &req, targets)
 	} else {
-		out = rt.complete(w, r, &req, targets)
+		out = rt.complete(w, r, call, &req, targets)
 	}
 	rt.account(call, &out, res)
 	return out
@@ -123,13 +123,20 @@ func (rt *Route) retry(r *http.Request, t Target, err error) bool {
 // one answers, or a failure lets none follow (see retry). It returns the
 // answer and the candidate that gave it, or the last candidate tried and its
 // error.
-func firstAnswer[T any](rt *Route, r *http.Request, targets []Target, call func(Target) (T, error)) (T, Target, error) {
+func firstAnswer[T any](rt *Route, r *http.Request, c Call, targets []Target, call func(Target) (T, error)) (T, Target, error) {
 	var zero T
 	var last error
 	var tried Target
 	for _, t := range plan(targets) {
 		tried = t
+		var end func(int)
+		if c.Span != nil {
+			end = c.Span(t.Provider.Name)
+		}
 		answer, err := call(t)
+		if end != nil {
+			end(spanStatus(err))
+		}
 		if err == nil {
 			return answer, t, nil
 		}
@@ -139,6 +146,20 @@ func firstAnswer[T any](rt *Route, r *http.Request, targets []Target, call func(
 		}
 	}
 	return zero, tried, last
+}
+
+// spanStatus is a provider call's status for its span: 200 when it
+// answered (a stream: its first chunk arrived), the provider's status when
+// it refused, 0 when it did not answer.
+func spanStatus(err error) int {
+	var pe *llm.Error
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &pe):
+		return pe.Status
+	}
+	return 0
 }
 
 // withTimeout calls f with a context bounded by the provider's timeout; an
@@ -154,8 +175,8 @@ func withTimeout[T any](rt *Route, r *http.Request, t Target, f func(context.Con
 }
 
 // complete serves a non-streaming chat completion.
-func (rt *Route) complete(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, targets []Target) Outcome {
-	resp, t, err := firstAnswer(rt, r, targets, func(t Target) (*llm.ChatResponse, error) {
+func (rt *Route) complete(w http.ResponseWriter, r *http.Request, call Call, req *llm.ChatRequest, targets []Target) Outcome {
+	resp, t, err := firstAnswer(rt, r, call, targets, func(t Target) (*llm.ChatResponse, error) {
 		out := req.Clone()
 		out.Model = t.Model
 		return withTimeout(rt, r, t, func(ctx context.Context) (*llm.ChatResponse, error) { return t.Provider.API.Chat(ctx, out) })
@@ -214,8 +235,8 @@ type started struct {
 
 // stream serves a streaming chat completion: candidates are tried until one
 // sends its first chunk; from then on its chunks are relayed as they come.
-func (rt *Route) stream(w http.ResponseWriter, r *http.Request, req *llm.ChatRequest, targets []Target) Outcome {
-	st, t, err := firstAnswer(rt, r, targets, func(t Target) (started, error) { return rt.start(r, req, t) })
+func (rt *Route) stream(w http.ResponseWriter, r *http.Request, call Call, req *llm.ChatRequest, targets []Target) Outcome {
+	st, t, err := firstAnswer(rt, r, call, targets, func(t Target) (started, error) { return rt.start(r, req, t) })
 	if err != nil {
 		return rt.noAnswer(r, t, err)
 	}

@@ -33,14 +33,14 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) O
 	if herr != nil {
 		return Outcome{Err: herr}
 	}
-	out := rt.embed(w, r, &req, targets, prompt)
+	out := rt.embed(w, r, call, &req, targets, prompt)
 	rt.account(call, &out, res)
 	return out
 }
 
 // embed calls the candidates in order until one answers.
-func (rt *Route) embed(w http.ResponseWriter, r *http.Request, req *llm.EmbeddingsRequest, targets []Target, estimate int64) Outcome {
-	resp, t, err := firstAnswer(rt, r, targets, func(t Target) (*llm.EmbeddingsResponse, error) {
+func (rt *Route) embed(w http.ResponseWriter, r *http.Request, call Call, req *llm.EmbeddingsRequest, targets []Target, estimate int64) Outcome {
+	resp, t, err := firstAnswer(rt, r, call, targets, func(t Target) (*llm.EmbeddingsResponse, error) {
 		out := *req
 		out.Model = t.Model
 		return withTimeout(rt, r, t, func(ctx context.Context) (*llm.EmbeddingsResponse, error) {

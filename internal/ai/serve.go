@@ -20,6 +20,10 @@ type Call struct {
 	KeyID     string
 	ClientIP  string
 	Path      string // the normalized request path
+	// Span, when tracing, starts the client span of one provider call and
+	// returns what ends it with the provider's status (0: no answer). Nil:
+	// not traced.
+	Span func(provider string) (end func(status int))
 }
 
 // Ended says how an AI call ended (the audit record's ai.ended).

@@ -234,7 +234,15 @@ func (e *edge) recordAbort(entry *accesslog.Entry, routeMetrics *metrics.Route, 
 // serveAI answers a request on an ai route: the route's front calls its
 // providers and writes the answer itself.
 func serveAI(w http.ResponseWriter, r *http.Request, d snapshot.Decision, reqID, clientIP string, facts *requestFacts) (*httperr.Error, proxy.Result) {
-	out := d.Route.AI.Serve(w, r, ai.Call{RequestID: reqID, Consumer: d.Identity.Consumer, KeyID: d.Identity.KeyID, ClientIP: clientIP, Path: d.Path})
+	call := ai.Call{RequestID: reqID, Consumer: d.Identity.Consumer, KeyID: d.Identity.KeyID, ClientIP: clientIP, Path: d.Path}
+	if span := facts.span; span != nil {
+		// The provider gets no trace context: its span is ours alone.
+		call.Span = func(provider string) func(int) {
+			_, _, end := span.Upstream("AIProvider " + provider)
+			return end
+		}
+	}
+	out := d.Route.AI.Serve(w, r, call)
 	facts.ai, facts.injection = out.AI, len(out.Injection) > 0
 	if out.Err != nil {
 		return out.Err, proxy.Result{}
