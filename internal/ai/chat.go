@@ -295,6 +295,9 @@ func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequ
 			time.AfterFunc(rt.cfg.SettleTimeout, func() { cancel(errors.New("settle timeout")) })
 		}
 	}
+	// A chunk is flushed at once unless the next one has already arrived
+	// (it is then flushed with it): nothing waits that could be sent.
+	buffered, _ := s.(interface{ Buffered() bool })
 	send := func(b []byte) {
 		if gone {
 			return
@@ -305,7 +308,7 @@ func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequ
 		}
 		n, err := w.Write(b)
 		o.Bytes += int64(n)
-		if err == nil {
+		if err == nil && (buffered == nil || !buffered.Buffered()) {
 			err = rc.Flush()
 		}
 		if err != nil {

@@ -70,6 +70,9 @@ func (e *EventReader) Next() (Event, error) {
 	}
 }
 
+// Buffered reports whether more of the stream has arrived than was read.
+func (e *EventReader) Buffered() bool { return e.r.Buffered() > 0 }
+
 // readLine reads one line without its end (\n, \r\n or \r is not split: the
 // providers end lines with \n or \r\n).
 func (e *EventReader) readLine() ([]byte, error) {

@@ -187,3 +187,6 @@ func (s *stream) Next() (*llm.ChatChunk, error) {
 }
 
 func (s *stream) Close() error { return s.body.Close() }
+
+// Buffered reports whether the next chunk can be read without waiting.
+func (s *stream) Buffered() bool { return s.pending != nil || s.events.Buffered() }
