@@ -2,6 +2,7 @@ package ai
 
 import (
 	"encoding/json"
+	"io"
 
 	"context"
 	"github.com/portcullis/portcullis/internal/ai/llm"
@@ -61,6 +62,44 @@ func BenchmarkFront(b *testing.B) {
 	t := &testing.T{}
 	rt := newRoute(t, Config{Providers: []*Provider{{Name: "i", API: instant{}, Models: []string{"m1"}}}})
 	body := chatBody("m1", "say hello to the benchmark in five words", `,"max_tokens":16`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if w, _ := serve(rt, context.Background(), "POST", "/llm/v1/chat/completions", body, Call{}); w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// chunks is a ChunkStream of n text chunks and a usage chunk, at once.
+type chunks struct{ n, i int }
+
+func (c *chunks) Next() (*llm.ChatChunk, error) {
+	c.i++
+	switch {
+	case c.i <= c.n:
+		text := " word"
+		return &llm.ChatChunk{ID: "chatcmpl-1", Object: "chat.completion.chunk", Created: 1, Model: "m1",
+			Choices: []llm.ChunkChoice{{Delta: llm.Delta{Content: &text}}}}, nil
+	case c.i == c.n+1:
+		return &llm.ChatChunk{ID: "chatcmpl-1", Choices: []llm.ChunkChoice{}, Usage: &llm.Usage{PromptTokens: 20, CompletionTokens: c.n, TotalTokens: 20 + c.n}}, nil
+	}
+	return nil, io.EOF
+}
+
+func (c *chunks) Close() error { return nil }
+
+type instantStream struct{ instant }
+
+func (instantStream) ChatStream(context.Context, *llm.ChatRequest) (llm.ChunkStream, error) {
+	return &chunks{n: 10}, nil
+}
+
+// BenchmarkFrontStream is the front's own work on a streamed completion of
+// ten chunks (the provider answers at once).
+func BenchmarkFrontStream(b *testing.B) {
+	t := &testing.T{}
+	rt := newRoute(t, Config{Providers: []*Provider{{Name: "i", API: instantStream{}, Models: []string{"m1"}}}})
+	body := chatBody("m1", "say hello to the benchmark in five words", `,"stream":true`)
 	b.ReportAllocs()
 	for b.Loop() {
 		if w, _ := serve(rt, context.Background(), "POST", "/llm/v1/chat/completions", body, Call{}); w.Code != 200 {
