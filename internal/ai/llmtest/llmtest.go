@@ -47,6 +47,8 @@ type Fake struct {
 	// test can hang up mid-stream.
 	ChunkDelay time.Duration
 
+	mistral bool // the OpenAI fake speaks Mistral's variant (NewMistral)
+
 	server *httptest.Server
 	mu     sync.Mutex
 	reqs   []Recorded

@@ -32,6 +32,19 @@ func NewOpenAI(key string) *Fake {
 	return f
 }
 
+// NewMistral starts a fake Mistral API: the OpenAI fake with Mistral's
+// differences — members it does not know (stream_options, user, logprobs)
+// are refused with 422, as Mistral refuses extra inputs, and every stream
+// ends with its usage on the chunk that carries the finish reason.
+func NewMistral(key string) *Fake {
+	f := NewOpenAI(key)
+	f.mistral = true
+	return f
+}
+
+// mistralRefuses are request members the Mistral fake refuses.
+var mistralRefuses = []string{"stream_options", "user", "logprobs"}
+
 var openAISeq atomic.Int64
 
 // openAIStart reads and records a request, checking its key; it returns the
@@ -59,6 +72,16 @@ func (f *Fake) openAIChat(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(body, &req); err != nil || req.Model == "" || len(req.Messages) == 0 {
 		fail(w, http.StatusBadRequest, openAIError("invalid_request_error", "model and messages are required"))
 		return
+	}
+	if f.mistral {
+		var members map[string]json.RawMessage
+		_ = json.Unmarshal(body, &members)
+		for _, name := range mistralRefuses {
+			if _, ok := members[name]; ok {
+				fail(w, http.StatusUnprocessableEntity, `{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","`+name+`"],"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_error"}`)
+				return
+			}
+		}
 	}
 	prompt, last := PromptWords(&req)
 	words, cut := Answer(last, req.MaxOutputTokens())
@@ -120,7 +143,11 @@ func (f *Fake) openAIChat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if !send(llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.Delta{}, FinishReason: &finish}}}) {
+	finishChunk := llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.Delta{}, FinishReason: &finish}}}
+	if f.mistral {
+		finishChunk.Usage = usage
+	}
+	if !send(finishChunk) {
 		return
 	}
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {

@@ -63,3 +63,45 @@ func TestOpenAIFamilyAgainstTheFake(t *testing.T) {
 		}
 	}
 }
+
+// TestMistralDialectAgainstMistral: against a server that refuses the
+// members Mistral refuses and always ends a stream with its usage, the
+// mistral type works, streams included, while plain OpenAI's requests are
+// refused.
+func TestMistralDialectAgainstMistral(t *testing.T) {
+	f := llmtest.NewMistral("k")
+	defer f.Close()
+	var req llm.ChatRequest
+	_ = json.Unmarshal([]byte(`{"model":"mistral-small-latest","messages":[{"role":"user","content":"a b c"}],"user":"u1","max_completion_tokens":50}`), &req)
+	p, _ := New("mistral", llm.ProviderConfig{BaseURL: f.URL, Key: "k"})
+	if resp, err := p.Chat(context.Background(), &req); err != nil || resp.Usage.TotalTokens != 7 {
+		t.Fatalf("chat: %+v %v", resp, err)
+	}
+	s, err := p.ChatStream(context.Background(), &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage *llm.Usage
+	var chunks int
+	for {
+		c, err := s.Next()
+		if err != nil {
+			break
+		}
+		chunks++
+		if c.Usage != nil {
+			if len(c.Choices) != 0 {
+				t.Fatal("usage not split from the finish chunk")
+			}
+			usage = c.Usage
+		}
+	}
+	s.Close()
+	if usage == nil || usage.TotalTokens != 7 {
+		t.Fatalf("stream usage %+v after %d chunks", usage, chunks)
+	}
+	o, _ := New("openai", llm.ProviderConfig{BaseURL: f.URL, Key: "k"})
+	if _, err := o.ChatStream(context.Background(), &req); err == nil {
+		t.Fatal("the openai type's stream_options were accepted by Mistral")
+	}
+}
