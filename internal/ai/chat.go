@@ -288,6 +288,12 @@ func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequ
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	o := Outcome{Status: http.StatusOK, AI: &Facts{Provider: t.Provider.Name, Model: t.Model, Ended: EndedComplete}}
+	// Once the client is gone the upstream call has SettleTimeout left,
+	// whether or not a chunk arrives meanwhile to notice it by.
+	settle := context.AfterFunc(r.Context(), func() {
+		time.AfterFunc(rt.cfg.SettleTimeout, func() { cancel(errors.New("settle timeout")) })
+	})
+	defer settle()
 	gone := false
 	hangUp := func() {
 		if !gone {
