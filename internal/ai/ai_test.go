@@ -125,6 +125,15 @@ func TestResolve(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "a/m1,b/m1,b/m2,smart" {
 		t.Fatalf("models %s", got)
 	}
+	for path, want := range map[string]int{"/llm/v1/models/b/m2": 200, "/llm/v1/models/smart": 200, "/llm/v1/models/c/big": 404, "/llm/v1/models/": 404} {
+		w, _ := serve(rt, context.Background(), "GET", path, "", Call{})
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, w.Code, want)
+		}
+		if want == 200 && !strings.Contains(w.Body.String(), `"object":"model"`) {
+			t.Errorf("GET %s: %s", path, w.Body)
+		}
+	}
 }
 
 func TestEndpointsAndMethods(t *testing.T) {

@@ -78,8 +78,12 @@ func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, call Call) Outcom
 	case "/v1/models":
 		method, serve = http.MethodGet, rt.models
 	default:
+		if id, ok := strings.CutPrefix(endpoint, "/v1/models/"); ok && id != "" {
+			method, serve = http.MethodGet, func(w http.ResponseWriter, _ *http.Request, _ Call) Outcome { return rt.model(w, id) }
+			break
+		}
 		return Outcome{Err: httperr.New(http.StatusNotFound, httperr.DecisionNotFound,
-			"no such endpoint; an AI route serves "+rt.cfg.Prefix+"/v1/chat/completions, /v1/embeddings and /v1/models", nil)}
+			"no such endpoint; an AI route serves "+rt.cfg.Prefix+"/v1/chat/completions, /v1/embeddings and /v1/models[/ID]", nil)}
 	}
 	if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 		e := httperr.New(http.StatusMethodNotAllowed, httperr.DecisionMethodNotAllowed, "method not allowed", nil)
@@ -91,6 +95,18 @@ func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, call Call) Outcom
 
 func (rt *Route) models(w http.ResponseWriter, r *http.Request, _ Call) Outcome {
 	return writeJSON(w, http.StatusOK, llm.ModelList{Object: "list", Data: rt.Models()})
+}
+
+// model answers GET /v1/models/{id} (the SDKs' models.retrieve) for an id
+// that /v1/models lists; 404 otherwise. id is the path's segments after
+// /v1/models/, so that PROVIDER/MODEL ids work unescaped.
+func (rt *Route) model(w http.ResponseWriter, id string) Outcome {
+	for _, m := range rt.Models() {
+		if m.ID == id {
+			return writeJSON(w, http.StatusOK, m)
+		}
+	}
+	return Outcome{Err: httperr.New(http.StatusNotFound, httperr.DecisionNotFound, "this route serves no such model", nil)}
 }
 
 // invalid is a 400 for a request the gateway cannot take.
