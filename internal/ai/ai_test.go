@@ -287,6 +287,9 @@ func TestTokenLimitExactUnderConcurrency(t *testing.T) {
 			mu.Lock()
 			codes[w.Code]++
 			mu.Unlock()
+			if w.Header().Get("X-Ratelimit-Limit-Tokens") != "700" || w.Header().Get("X-Ratelimit-Remaining-Tokens") == "" {
+				t.Errorf("token headers %v", w.Header())
+			}
 			if w.Code == 429 {
 				if w.Header().Get("Retry-After") == "" {
 					t.Error("429 without Retry-After")

@@ -56,7 +56,7 @@ func (rt *Route) chat(w http.ResponseWriter, r *http.Request, call Call) (out Ou
 	if herr != nil {
 		return Outcome{Err: herr}
 	}
-	res, herr := rt.reserve(call, prompt+completion, usd)
+	res, herr := rt.reserve(call, prompt+completion, usd, w.Header())
 	if herr != nil {
 		return Outcome{Err: herr}
 	}

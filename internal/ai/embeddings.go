@@ -29,7 +29,7 @@ func (rt *Route) embeddings(w http.ResponseWriter, r *http.Request, call Call) O
 	if herr != nil {
 		return Outcome{Err: herr}
 	}
-	res, herr := rt.reserve(call, prompt, usd)
+	res, herr := rt.reserve(call, prompt, usd, w.Header())
 	if herr != nil {
 		return Outcome{Err: herr}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/policy/ratelimit"
 )
 
 // storeTimeout bounds a counter store call; settling runs after the client
@@ -42,7 +43,7 @@ func limitKey(kind, route, by string, call Call) string {
 // reserve takes tokens and microUSD from the route's token limit and budget,
 // or refuses the call: 429 with Retry-After when they do not fit, 503 when a
 // counter store fails (a call is never let through uncounted).
-func (rt *Route) reserve(call Call, tokens, microUSD int64) (reservation, *httperr.Error) {
+func (rt *Route) reserve(call Call, tokens, microUSD int64, h http.Header) (reservation, *httperr.Error) {
 	var res reservation
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -59,8 +60,11 @@ func (rt *Route) reserve(call Call, tokens, microUSD int64) (reservation, *httpe
 				detail = fmt.Sprintf("this call reserves %d tokens (the prompt's estimate plus max_tokens, %d when unset), more than the route's token limit of %d; lower max_tokens",
 					tokens, DefaultMaxTokens, tl.Limit.Requests)
 			}
-			return res, limited(detail, r.RetryAfter)
+			e := limited(detail, r.RetryAfter)
+			tokenHeaders(e.Header, r)
+			return res, e
 		}
+		tokenHeaders(h, r)
 		res.tokenKey, res.tokens = key, tokens
 	}
 	if b := rt.cfg.Budget; b != nil {
@@ -77,6 +81,16 @@ func (rt *Route) reserve(call Call, tokens, microUSD int64) (reservation, *httpe
 		res.budgetKey, res.microUSD = key, microUSD
 	}
 	return res, nil
+}
+
+// tokenHeaders tells the client where it stands against the token limit,
+// in the headers OpenAI's API uses for its own: the limit, what remains
+// after this call's reservation, and the time until the limit is whole
+// again.
+func tokenHeaders(h http.Header, r ratelimit.Result) {
+	h["X-Ratelimit-Limit-Tokens"] = []string{strconv.Itoa(r.Limit)}
+	h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.Itoa(max(0, r.Remaining))}
+	h["X-Ratelimit-Reset-Tokens"] = []string{r.Reset.Round(time.Millisecond).String()}
 }
 
 // settle replaces a reservation with what the call used.
