@@ -132,12 +132,15 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	// The banner is written in several writes: wait for the line itself,
+	// not for "Try:" before it.
+	const curlLine = "curl -i http://127.0.0.1:8000/api/hello"
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "Try:") && time.Now().Before(deadline) {
+	for !strings.Contains(stderr.String(), curlLine) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	out := stderr.String()
-	if !strings.Contains(out, "curl -i http://127.0.0.1:8000/api/hello") {
+	if !strings.Contains(out, curlLine) {
 		t.Fatalf("no curl lines printed (are ports 8000 and 9080 free?):\n%s", out)
 	}
 	resp, err := http.Get("http://127.0.0.1:8000/api/hello")
