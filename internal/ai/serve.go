@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -153,6 +154,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) Outcome {
 		return Outcome{Err: httperr.New(http.StatusBadGateway, httperr.DecisionUpstreamError, "the provider's answer could not be relayed", err)}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	n, _ := w.Write(b)
 	return Outcome{Status: status, Bytes: int64(n)}
