@@ -26,47 +26,20 @@ import (
 // caller's business (http.Client follows them unless told not to).
 func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	t := u.targets[0]
-	if len(u.targets) > 1 {
-		t = u.targets[(u.next.Add(1)-1)%uint32(len(u.targets))]
-	}
+	t := u.pick()
 	if req.URL == nil || req.URL.Host != t.host || (req.URL.Scheme == "https") != (t.tls != nil) {
 		closeBody(req)
 		return nil, errors.New("proxy: service " + u.name + ": a request for another host")
 	}
 	ctx := req.Context()
 	deadline, _ := ctx.Deadline()
-	f := &Forwarding{Path: req.URL.EscapedPath()}
-	var c *conn
-	var stop func() bool
-	for attempt := 0; ; attempt++ {
-		var err error
-		if attempt == 0 {
-			c = t.get(start)
+	c, stop, _, err := t.roundTrip(req, &Forwarding{Path: req.URL.EscapedPath()}, false, start, deadline, true)
+	if err != nil {
+		closeBody(req)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		if c == nil {
-			if c, err = t.dial(ctx, deadline); err != nil {
-				closeBody(req)
-				return nil, err
-			}
-		}
-		c.setDeadline(deadline)
-		stop = c.abortOnDone(ctx)
-		pooled := c.reused
-		retryable, err := c.exchange(req, f, false)
-		if err == nil {
-			break
-		}
-		stop()
-		c.close()
-		c = nil
-		if !(attempt == 0 && pooled && retryable && replayable(req)) {
-			closeBody(req)
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, err
-		}
+		return nil, err
 	}
 	closeBody(req)
 	h := &c.head

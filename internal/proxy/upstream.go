@@ -225,45 +225,16 @@ type Result struct {
 // new connection when the request has no body and an idempotent method.
 func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding) (Result, error) {
 	start := time.Now()
-	t := u.targets[0]
-	if len(u.targets) > 1 {
-		t = u.targets[(u.next.Add(1)-1)%uint32(len(u.targets))]
-	}
+	t := u.pick()
 	var deadline time.Time
 	if f.Timeout > 0 {
 		deadline = start.Add(f.Timeout)
 	}
 	ctx := r.Context()
 	upgrade := f.AllowWebSocket && wantsWebSocket(r)
-	canRetry := replayable(r)
-
-	var c *conn
-	stop := notWatching
-	for attempt := 0; ; attempt++ {
-		var err error
-		if attempt == 0 {
-			c = t.get(start)
-		}
-		if c == nil {
-			if c, err = t.dial(ctx, deadline); err != nil {
-				return Result{}, u.fail(t, "connect", err)
-			}
-		}
-		c.setDeadline(deadline)
-		if deadline.IsZero() {
-			stop = c.abortOnDone(ctx)
-		}
-		pooled := c.reused
-		retryable, err := c.exchange(r, f, upgrade)
-		if err == nil {
-			break
-		}
-		stop()
-		c.close()
-		c = nil
-		if !(attempt == 0 && pooled && retryable && canRetry) {
-			return Result{}, u.fail(t, "exchange", err)
-		}
+	c, stop, op, err := t.roundTrip(r, f, upgrade, start, deadline, deadline.IsZero())
+	if err != nil {
+		return Result{}, u.fail(t, op, err)
 	}
 
 	h := &c.head
@@ -305,6 +276,52 @@ func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, f *Forwarding
 		c.close()
 	}
 	return res, nil
+}
+
+// pick returns the target of the next request: round robin.
+func (u *Upstream) pick() *target {
+	if len(u.targets) == 1 {
+		return u.targets[0]
+	}
+	return u.targets[(u.next.Add(1)-1)%uint32(len(u.targets))]
+}
+
+// roundTrip gets a connection to t — the most recent idle one, else a new
+// one — writes r on it as f says and reads the final response's head into
+// c.head. A pooled connection that fails before any byte of a response
+// arrives is replaced once by a new one when r may be replayed. With watch,
+// the connection is aborted when r's context is done (stop undoes that and
+// reports whether it happened). On failure op names the step that failed:
+// "connect" or "exchange".
+func (t *target) roundTrip(r *http.Request, f *Forwarding, upgrade bool, start, deadline time.Time, watch bool) (c *conn, stop func() bool, op string, err error) {
+	ctx := r.Context()
+	canRetry := replayable(r)
+	for attempt := 0; ; attempt++ {
+		if attempt == 0 {
+			c = t.get(start)
+		}
+		if c == nil {
+			if c, err = t.dial(ctx, deadline); err != nil {
+				return nil, notWatching, "connect", err
+			}
+		}
+		c.setDeadline(deadline)
+		stop = notWatching
+		if watch {
+			stop = c.abortOnDone(ctx)
+		}
+		pooled := c.reused
+		var retryable bool
+		if retryable, err = c.exchange(r, f, upgrade); err == nil {
+			return c, stop, "", nil
+		}
+		stop()
+		c.close()
+		c = nil
+		if !(attempt == 0 && pooled && retryable && canRetry) {
+			return nil, notWatching, "exchange", err
+		}
+	}
 }
 
 // notWatching is the stop function when no abortOnDone is registered.
