@@ -367,14 +367,12 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-func TestClientHangsUpMidStream(t *testing.T) {
-	p, f := fakeProvider(t, "oa", "m1")
-	f.ChunkDelay = 20 * time.Millisecond
-	rt := newRoute(t, Config{Providers: []*Provider{p}})
+// hangUpAfterFirstByte serves body as a client that hangs up as soon as the
+// first byte of the answer arrives.
+func hangUpAfterFirstByte(rt *Route, body string) Outcome {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	go func() {
-		// Hang up once the first piece of text arrived.
 		buf := make([]byte, 1)
 		for {
 			if _, err := pr.Read(buf); err != nil {
@@ -383,10 +381,18 @@ func TestClientHangsUpMidStream(t *testing.T) {
 			cancel()
 		}
 	}()
-	r := httptest.NewRequest("POST", "/llm/v1/chat/completions", strings.NewReader(chatBody("m1", strings.Repeat("w ", 30), `,"stream":true`))).WithContext(ctx)
+	r := httptest.NewRequest("POST", "/llm/v1/chat/completions", strings.NewReader(body)).WithContext(ctx)
 	w := &pipeWriter{ResponseRecorder: httptest.NewRecorder(), w: pw}
 	out := rt.Serve(w, r, Call{Path: "/llm/v1/chat/completions"})
 	pw.Close()
+	return out
+}
+
+func TestClientHangsUpMidStream(t *testing.T) {
+	p, f := fakeProvider(t, "oa", "m1")
+	f.ChunkDelay = 20 * time.Millisecond
+	rt := newRoute(t, Config{Providers: []*Provider{p}})
+	out := hangUpAfterFirstByte(rt, chatBody("m1", strings.Repeat("w ", 30), `,"stream":true`))
 	// The provider's usage arrived while the gateway read on: exact.
 	if f := out.AI; f == nil || f.Ended != EndedClientDisconnect || f.Estimated || f.PromptTokens != 32 || f.CompletionTokens != 31 {
 		t.Fatalf("facts %+v", out.AI)
@@ -433,23 +439,9 @@ func TestHangUpWithoutUsage(t *testing.T) {
 	p, f := fakeProvider(t, "oa", "m1")
 	f.ChunkDelay = 500 * time.Millisecond // 32 chunks: 16 s unless the call is cancelled
 	rt := newRoute(t, Config{Providers: []*Provider{p}, SettleTimeout: 50 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	go func() {
-		buf := make([]byte, 1)
-		for {
-			if _, err := pr.Read(buf); err != nil {
-				return
-			}
-			cancel()
-		}
-	}()
 	body := chatBody("m1", strings.Repeat("w ", 30), `,"stream":true`)
-	r := httptest.NewRequest("POST", "/llm/v1/chat/completions", strings.NewReader(body)).WithContext(ctx)
-	w := &pipeWriter{ResponseRecorder: httptest.NewRecorder(), w: pw}
 	start := time.Now()
-	out := rt.Serve(w, r, Call{Path: "/llm/v1/chat/completions"})
-	pw.Close()
+	out := hangUpAfterFirstByte(rt, body)
 	var req llm.ChatRequest
 	_ = json.Unmarshal([]byte(body), &req)
 	fa := out.AI
