@@ -128,8 +128,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The answer is complete: send it before the bookkeeping, whose
 	// hand-offs to the audit writer and anomaly detection may let other
 	// goroutines run first. (HTTP/1 only: on HTTP/2 a flush would cost the
-	// stream an extra frame.)
-	if f, ok := w.(http.Flusher); ok && r.ProtoMajor == 1 {
+	// stream an extra frame; and not after a WebSocket upgrade, whose
+	// connection is no longer net/http's.)
+	if f, ok := w.(http.Flusher); ok && r.ProtoMajor == 1 && res.Status != http.StatusSwitchingProtocols {
 		f.Flush()
 	}
 	e.record(&entry, routeMetrics, &facts)
