@@ -71,7 +71,7 @@ func TestChecksAddNoAllocation(t *testing.T) {
 	w := httptest.NewRecorder()
 	get := httptest.NewRequest("GET", "http://api.example.com:8080/api/orders?x=1", nil)
 	if n := testing.AllocsPerRun(100, func() {
-		if checkHTTP(get, framingConnOf(get), 1<<10) != nil || limitBody(w, get, 1<<20, time.Second) != nil {
+		if checkHTTP(get, 1<<10) != nil || limitBody(w, get, 1<<20, time.Second) != nil {
 			t.Fatal("refused")
 		}
 	}); n != 0 {

@@ -6,22 +6,21 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/server/http1"
 )
 
-// checkHTTP refuses, before any policy sees it, a request that net/http
-// accepted but that the gateway must not pass on: one whose raw head frames
-// it ambiguously (see framingConn), one whose path an upstream may resolve
-// above the route (see dotSegmentWithParams), one whose Host is not a host and port
-// (it is what routes the request and what X-Forwarded-Host tells the
-// upstream), and one whose request-target is longer than the header limit
-// (414), which net/http bounds only by its own 1 MiB.
-//
-// fc is the scanned connection r arrived on (framingConnOf; nil for HTTP/2).
-func checkHTTP(r *http.Request, fc *framingConn, maxTarget int) *httperr.Error {
-	if fc != nil {
-		if p := fc.claim(r.Method, r.RequestURI); p != framingOK {
-			return framingError(p)
-		}
+// checkHTTP refuses, before any policy sees it, a request that the gateway
+// must not pass on: one the HTTP/1.1 server read but will not take (an
+// ambiguously framed one: see http1.RefusalOf), one whose path an upstream
+// may resolve above the route (see dotSegmentWithParams), one whose Host
+// is not a host and port (it is what routes the request and what
+// X-Forwarded-Host tells the upstream), and one whose request-target is
+// longer than the header limit (414).
+func checkHTTP(r *http.Request, maxTarget int) *httperr.Error {
+	if refusal := http1.RefusalOf(r); refusal != nil {
+		e := httperr.New(refusal.Status, httperr.DecisionInvalid, refusal.Detail, nil)
+		e.Header = http.Header{"Connection": {"close"}}
+		return e
 	}
 	if dotSegmentWithParams(r.URL.Path) {
 		return httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "invalid request path: dot-segment with parameters", nil)
@@ -92,7 +91,7 @@ func validRegName(s string) bool {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		case strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
 		case c == '%':
-			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
 				return false
 			}
 			i += 2
@@ -117,4 +116,8 @@ func dotSegmentWithParams(path string) bool {
 		}
 	}
 	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -54,15 +54,14 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header()["Strict-Transport-Security"] = []string{ln.HSTS}
 		}
 	}
-	fc := framingConnOf(r)
-	if r.TLS == nil {
-		r.TLS = connTLS(r, fc) // the rest of the chain reads r.TLS
+	if r.TLS == nil && r.ProtoMajor == 2 {
+		r.TLS = h2TLS(r) // the rest of the chain reads r.TLS
 	}
 	// policyDecision is the chain's decision before the input steps and the
 	// upstream ("" when no policy decided): what a shadow compares, since
 	// the candidate is not given the body.
 	policyDecision := ""
-	herr := checkHTTP(r, fc, snap.MaxHeaderBytes)
+	herr := checkHTTP(r, snap.MaxHeaderBytes)
 	switch {
 	case herr != nil:
 		// Ambiguous or oversized HTTP: refused before any policy sees it.
@@ -127,11 +126,10 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	entry.UpstreamLatency = res.UpstreamLatency
 	// The answer is complete: send it before the bookkeeping, whose
 	// hand-offs to the audit writer and anomaly detection may let other
-	// goroutines run first. (HTTP/1 only: on HTTP/2 a flush would cost the
-	// stream an extra frame; and not after a WebSocket upgrade, whose
-	// connection is no longer net/http's.)
-	if f, ok := w.(http.Flusher); ok && r.ProtoMajor == 1 && res.Status != http.StatusSwitchingProtocols {
-		f.Flush()
+	// goroutines run first. (HTTP/1.1 only: on HTTP/2 a flush would cost
+	// the stream an extra frame.)
+	if f, ok := w.(finisher); ok {
+		_ = f.Finish()
 	}
 	e.record(&entry, routeMetrics, &facts)
 	if run := e.srv.shadow.Load(); run != nil && policyDecision != "" {
@@ -142,6 +140,10 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		run.Observe(entry.Listener, r, clientIP, route, policyDecision)
 	}
 }
+
+// finisher is the HTTP/1.1 server's ResponseWriter: Finish sends the
+// whole answer before the handler returns.
+type finisher interface{ Finish() error }
 
 // checkInput runs the route's input steps — validation, then the WAF — on
 // a request the rest of the chain admitted, reading the body whole (within

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -189,4 +191,22 @@ func (f *frameCursor) untilBoundary(b []byte) int {
 		need = frameHeaderLen - f.headN + int(uint32(head[0])<<16|uint32(head[1])<<8|uint32(head[2]))
 	}
 	return min(need, len(b))
+}
+
+type h2Key struct{}
+
+// withH2Conn is the HTTP/2 server's ConnContext: it makes a connection's
+// TLS state reachable from its requests (see h2TLS).
+func withH2Conn(ctx context.Context, c net.Conn) context.Context {
+	if c, ok := c.(*h2Conn); ok {
+		return context.WithValue(ctx, h2Key{}, &c.tls)
+	}
+	return ctx
+}
+
+// h2TLS is the TLS state of the HTTP/2 connection r arrived on: net/http
+// sees the h2Conn wrapper, not the *tls.Conn, and leaves r.TLS nil.
+func h2TLS(r *http.Request) *tls.ConnectionState {
+	state, _ := r.Context().Value(h2Key{}).(*tls.ConnectionState)
+	return state
 }

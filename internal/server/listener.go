@@ -20,13 +20,12 @@ const handshakeTimeout = 10 * time.Second
 // edgeListener is what every data-plane address is served from. Whether a
 // connection speaks TLS is decided when it is accepted, from the listener's
 // current configuration (tls, swapped by Apply and by certificate reloads,
-// so neither closes a connection): a cleartext one is handed over wrapped
-// in a framingConn; a TLS one after its handshake, which runs on its own
-// goroutine so that a slow client never holds up the next — wrapped in a
-// framingConn over TLS when it speaks HTTP/1.1, so that cleartext and TLS
-// HTTP/1.1 get the same framing checks, or in an h2Conn (the rapid-reset
-// guard) when it negotiated h2, for the address's HTTP/2 server, which
-// takes them from H2().
+// so neither closes a connection): a cleartext one is handed over as it is,
+// for the address's HTTP/1.1 server; a TLS one after its handshake, which
+// runs on its own goroutine so that a slow client never holds up the next —
+// as a *tls.Conn for the HTTP/1.1 server, or wrapped in an h2Conn (the
+// rapid-reset guard) when it negotiated h2, for the address's HTTP/2
+// server, which takes them from H2().
 type edgeListener struct {
 	inner net.Listener
 	tls   atomic.Pointer[certs.Loaded] // nil: cleartext HTTP
@@ -62,7 +61,7 @@ func (l *edgeListener) acceptLoop() {
 		}
 		loaded := l.tls.Load()
 		if loaded == nil {
-			l.deliver(l.ready, newFramingConn(c, nil))
+			l.deliver(l.ready, c)
 			continue
 		}
 		go l.handshake(c, loaded.Config)
@@ -81,12 +80,11 @@ func (l *edgeListener) handshake(c net.Conn, cfg *tls.Config) {
 		_ = c.Close()
 		return
 	}
-	state := tc.ConnectionState()
-	if state.NegotiatedProtocol == "h2" {
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
 		l.deliver(l.h2ready, newH2Conn(tc))
 		return
 	}
-	l.deliver(l.ready, newFramingConn(tc, &state))
+	l.deliver(l.ready, tc)
 }
 
 // deliver hands c to an Accept through to, or closes it when the listener

@@ -1,5 +1,6 @@
-// Package server is the data plane: one net/http server per bound address,
-// every one serving the active snapshot. Apply swaps in a new snapshot with
+// Package server is the data plane: per bound address, an HTTP/1.1 server
+// of our own (package http1) and net/http's HTTP/2 server, every one
+// serving the active snapshot. Apply swaps in a new snapshot with
 // zero dropped requests: new addresses are bound before the swap, requests in
 // flight finish on the snapshot they started with, and listeners a policy no
 // longer has are drained, not cut.
@@ -21,8 +22,10 @@ import (
 	"github.com/portcullis/portcullis/internal/accesslog"
 	"github.com/portcullis/portcullis/internal/audit"
 	"github.com/portcullis/portcullis/internal/certs"
+	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
+	"github.com/portcullis/portcullis/internal/server/http1"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
 	"github.com/portcullis/portcullis/internal/tracing"
@@ -72,8 +75,8 @@ type Server struct {
 // bound is one address being served.
 type bound struct {
 	ln  *edgeListener
-	srv *http.Server // HTTP/1, cleartext and over TLS
-	h2  *http.Server // HTTP/2, on TLS connections that negotiated h2
+	srv *http1.Server // HTTP/1.1, cleartext and over TLS
+	h2  *http.Server  // HTTP/2, on TLS connections that negotiated h2
 	// certProblem is the last failure to reload the listener's
 	// certificates, so that it is logged once, not every second; s.mu.
 	certProblem string
@@ -176,22 +179,20 @@ func (s *Server) reopenAccessLog(conf snapshot.AccessLog) (*accesslog.Logger, er
 
 func (s *Server) accessLog() *accesslog.Logger { return s.alog.Load() }
 
-// newHTTPServer makes the HTTP/1 server of one address. Every request
-// reaches the edge, "OPTIONS *" included (net/http would answer it itself,
-// unseen by the framing checks, which claim one verdict per request the
-// edge serves).
-func (s *Server) newHTTPServer(addr string) *http.Server {
-	srv := &http.Server{
-		Handler:                      &edge{addr: addr, srv: s},
-		ReadHeaderTimeout:            readHeaderTimeout,
-		IdleTimeout:                  idleTimeout,
-		ErrorLog:                     log.New(serverLog{s.log}, "", 0),
-		ConnContext:                  withConn,
-		DisableGeneralOptionsHandler: true,
-		Protocols:                    new(http.Protocols),
+// newHTTPServer makes the HTTP/1.1 server of one address (cleartext, and
+// TLS connections that did not negotiate h2). Heads it cannot read get a
+// problem+json answer; those it read but will not take reach the edge,
+// which refuses them (see checkHTTP).
+func (s *Server) newHTTPServer(addr string) *http1.Server {
+	return &http1.Server{
+		Handler:           &edge{addr: addr, srv: s},
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorBody: func(status int, detail string) (string, []byte) {
+			return "application/problem+json", httperr.Render(status, detail, "")
+		},
+		Log: s.log,
 	}
-	srv.Protocols.SetHTTP1(true)
-	return srv
 }
 
 // newH2Server makes the HTTP/2 server of one address. Its connections are
@@ -200,13 +201,19 @@ func (s *Server) newHTTPServer(addr string) *http.Server {
 // same chain and header limits as HTTP/1.1 from the edge; these settings
 // bound what one connection may hold open.
 func (s *Server) newH2Server(addr string) *http.Server {
-	srv := s.newHTTPServer(addr)
-	srv.Protocols = new(http.Protocols)
-	srv.Protocols.SetUnencryptedHTTP2(true)
-	srv.HTTP2 = &http.HTTP2Config{
-		MaxConcurrentStreams: maxConcurrentStreams,
-		MaxReadFrameSize:     16 << 10, // the protocol's default: a larger frame is a FRAME_SIZE_ERROR
+	srv := &http.Server{
+		Handler:           &edge{addr: addr, srv: s},
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          log.New(serverLog{s.log}, "", 0),
+		ConnContext:       withH2Conn,
+		Protocols:         new(http.Protocols),
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: maxConcurrentStreams,
+			MaxReadFrameSize:     16 << 10, // the protocol's default: a larger frame is a FRAME_SIZE_ERROR
+		},
 	}
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	return srv
 }
 
@@ -216,7 +223,8 @@ func (s *Server) serve(b *bound) {
 			s.log.Error("listener stopped", "addr", b.ln.Addr().String(), "error", err)
 		}
 	}()
-	if err := b.srv.Serve(b.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// The listener is shared: the HTTP/2 server's shutdown may close it first.
+	if err := b.srv.Serve(b.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		s.log.Error("listener stopped", "addr", b.ln.Addr().String(), "error", err)
 	}
 }
