@@ -2,85 +2,8 @@ package proxy
 
 import "strings"
 
-// Header field syntax (RFC 9110 §5) shared by the request writer and the
-// response parser. Everything here works on strings without allocating.
-
-// tokenBytes marks the bytes allowed in a token, and so in a field name
-// (RFC 9110 §5.6.2).
-var tokenBytes = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// validToken reports whether s is a non-empty token, as field names and
-// methods must be.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenBytes[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validFieldValue reports whether s may be sent as a field value: no control
-// characters other than horizontal tab, so no CR, LF or NUL can split a field
-// or a message. obs-text (0x80–0xFF) is allowed.
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// trimOWS removes optional whitespace (SP and HTAB) from both ends of s.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// hasToken reports whether the comma-separated lists in values name token,
-// compared case-insensitively, as in Connection and Upgrade fields.
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		if listHas(v, token) {
-			return true
-		}
-	}
-	return false
-}
-
-// listHas reports whether the comma-separated list v names token, compared
-// case-insensitively.
-func listHas(v, token string) bool {
-	for v != "" {
-		var elem string
-		elem, v, _ = strings.Cut(v, ",")
-		if strings.EqualFold(trimOWS(elem), token) {
-			return true
-		}
-	}
-	return false
-}
+// Which fields cross the gateway, shared by the request writer and the
+// response parser; their grammar is package httpsyntax's.
 
 // hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
 func hasPrefixFold(s, prefix string) bool {

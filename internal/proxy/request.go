@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // invalidRequestError reports a part of the request that cannot be written
@@ -42,7 +44,7 @@ func (c *conn) writeRequest(r *http.Request, f *Forwarding, upgrade bool) error 
 	if method == "" {
 		method = http.MethodGet
 	}
-	if !validToken(method) {
+	if !httpsyntax.ValidToken(method) {
 		return invalidRequestError("method")
 	}
 	bw.WriteString(method)
@@ -111,19 +113,19 @@ func (c *conn) writeClientFields(h http.Header, strip string, ownTrace bool) err
 	connection := h["Connection"]
 	for name, values := range h {
 		if equalFoldAny(name, hopByHop) || equalFoldAny(name, gatewayOwned) ||
-			hasPrefixFold(name, consumerPrefix) || hasToken(connection, name) ||
+			hasPrefixFold(name, consumerPrefix) || httpsyntax.HasToken(connection, name) ||
 			strip != "" && strings.EqualFold(name, strip) ||
 			ownTrace && (strings.EqualFold(name, "Traceparent") || strings.EqualFold(name, "Tracestate")) {
 			continue
 		}
-		if !validToken(name) {
+		if !httpsyntax.ValidToken(name) {
 			return invalidRequestError("header name")
 		}
 		if len(values) > 1 && strings.EqualFold(name, "Cookie") {
 			bw.WriteString(name)
 			bw.WriteString(": ")
 			for i, v := range values {
-				if !validFieldValue(v) {
+				if !httpsyntax.ValidFieldValue(v) {
 					return invalidRequestError("header value")
 				}
 				if i > 0 {
@@ -135,7 +137,7 @@ func (c *conn) writeClientFields(h http.Header, strip string, ownTrace bool) err
 			continue
 		}
 		for _, v := range values {
-			if !validFieldValue(v) {
+			if !httpsyntax.ValidFieldValue(v) {
 				return invalidRequestError("header value")
 			}
 			writeField(bw, name, v)
@@ -174,8 +176,8 @@ func withoutParam(raw, name string) string {
 // X-Request-Id, the trace context and the extra headers.
 func (c *conn) writeGatewayFields(f *Forwarding) error {
 	bw := c.bw
-	if !validFieldValue(f.ClientIP) || !validFieldValue(f.PriorForwardedFor) || !validFieldValue(f.Proto) ||
-		!validFieldValue(f.Host) || !validFieldValue(f.RequestID) || !validFieldValue(f.TraceParent) || !validFieldValue(f.TraceState) {
+	if !httpsyntax.ValidFieldValue(f.ClientIP) || !httpsyntax.ValidFieldValue(f.PriorForwardedFor) || !httpsyntax.ValidFieldValue(f.Proto) ||
+		!httpsyntax.ValidFieldValue(f.Host) || !httpsyntax.ValidFieldValue(f.RequestID) || !httpsyntax.ValidFieldValue(f.TraceParent) || !httpsyntax.ValidFieldValue(f.TraceState) {
 		return invalidRequestError("forwarding value")
 	}
 	if f.PriorForwardedFor != "" || f.ClientIP != "" {
@@ -203,7 +205,7 @@ func (c *conn) writeGatewayFields(f *Forwarding) error {
 		}
 	}
 	for _, kv := range f.ExtraHeaders {
-		if !validToken(kv[0]) || equalFoldAny(kv[0], reservedFields) || !validFieldValue(kv[1]) {
+		if !httpsyntax.ValidToken(kv[0]) || equalFoldAny(kv[0], reservedFields) || !httpsyntax.ValidFieldValue(kv[1]) {
 			return invalidRequestError("extra header")
 		}
 		writeField(bw, kv[0], kv[1])

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 	"github.com/portcullis/portcullis/internal/reqpath"
 )
 
@@ -96,7 +97,7 @@ func FuzzWriteRequest(f *testing.F) {
 			case equalFoldAny(name, hopByHop), strings.EqualFold(name, "Http2-Settings"),
 				hasPrefixFold(name, consumerPrefix) && name != "X-Consumer-Name",
 				strip != "" && strings.EqualFold(name, strip),
-				hasToken(r.Header["Connection"], name) && !equalFoldAny(name, gatewayOwned) && name != "X-Consumer-Name":
+				httpsyntax.HasToken(r.Header["Connection"], name) && !equalFoldAny(name, gatewayOwned) && name != "X-Consumer-Name":
 				t.Fatalf("%q: %s forwarded", raw, name)
 			}
 		}

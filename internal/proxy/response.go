@@ -8,6 +8,8 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // maxHeadBytes bounds a response head: status line and header section.
@@ -108,7 +110,7 @@ func (h *responseHead) parse(s string) error {
 	if h.status < 100 {
 		return headError("bad status code")
 	}
-	if len(line) > 12 && (line[12] != ' ' || !validFieldValue(line[13:])) {
+	if len(line) > 12 && (line[12] != ' ' || !httpsyntax.ValidFieldValue(line[13:])) {
 		return headError("bad reason phrase")
 	}
 
@@ -122,16 +124,16 @@ func (h *responseHead) parse(s string) error {
 			return headError("obsolete line folding")
 		}
 		name, value, ok := strings.Cut(line, ":")
-		if !ok || !validToken(name) {
+		if !ok || !httpsyntax.ValidToken(name) {
 			return headError("bad field name")
 		}
-		value = trimOWS(value)
-		if !validFieldValue(value) {
+		value = httpsyntax.TrimOWS(value)
+		if !httpsyntax.ValidFieldValue(value) {
 			return headError("bad field value")
 		}
 		switch {
 		case strings.EqualFold(name, "Content-Length"):
-			n, ok := parseLength(value)
+			n, ok := httpsyntax.ParseLength(value)
 			if !ok || (h.contentLength >= 0 && n != h.contentLength) {
 				return headError("bad or conflicting Content-Length")
 			}
@@ -143,8 +145,8 @@ func (h *responseHead) parse(s string) error {
 			h.chunked = true
 		case strings.EqualFold(name, "Connection"):
 			h.connection = append(h.connection, value)
-			h.close = h.close || listHas(value, "close")
-			keepAlive = keepAlive || listHas(value, "keep-alive")
+			h.close = h.close || httpsyntax.ListHas(value, "close")
+			keepAlive = keepAlive || httpsyntax.ListHas(value, "keep-alive")
 		case strings.EqualFold(name, "Upgrade"):
 			h.upgrade = value
 		case strings.EqualFold(name, "Content-Type"):
@@ -169,28 +171,11 @@ func (h *responseHead) reset() {
 	*h = responseHead{contentLength: -1, fields: h.fields[:0], connection: h.connection[:0]}
 }
 
-// parseLength parses a Content-Length value: decimal digits only, no sign,
-// no list, within int64.
-func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
 // dropped reports whether the field named name stays on this hop: a
 // hop-by-hop field, one the Connection field names, or Content-Length, which
 // copyFields sets from the framing.
 func (h *responseHead) dropped(name string) bool {
-	return equalFoldAny(name, hopByHop) || strings.EqualFold(name, "Content-Length") || hasToken(h.connection, name)
+	return equalFoldAny(name, hopByHop) || strings.EqualFold(name, "Content-Length") || httpsyntax.HasToken(h.connection, name)
 }
 
 // copyFields adds the head's end-to-end fields to dst, the client response's

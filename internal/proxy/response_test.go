@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 func parseString(s string) (*responseHead, error) {
@@ -199,14 +201,14 @@ func FuzzReadResponseHead(f *testing.F) {
 			t.Fatal("chunked with Content-Length")
 		}
 		for _, f := range h.fields {
-			if !validToken(f.name) || !validFieldValue(f.value) || f.value != trimOWS(f.value) {
+			if !httpsyntax.ValidToken(f.name) || !httpsyntax.ValidFieldValue(f.value) || f.value != httpsyntax.TrimOWS(f.value) {
 				t.Fatalf("bad field %q: %q", f.name, f.value)
 			}
 		}
 		dst := http.Header{}
 		h.copyFields(dst)
 		for k := range dst {
-			if equalFoldAny(k, hopByHop) || hasToken(h.connection, k) {
+			if equalFoldAny(k, hopByHop) || httpsyntax.HasToken(h.connection, k) {
 				t.Fatalf("hop-by-hop %q copied", k)
 			}
 		}

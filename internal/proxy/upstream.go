@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // UpstreamConfig describes one Service: where it is and how to reach it.
@@ -132,7 +134,7 @@ func newTarget(u *url.URL, base *tls.Config) (*target, error) {
 		host:       u.Host,
 		pathPrefix: strings.TrimSuffix(u.EscapedPath(), "/"),
 	}
-	if !validFieldValue(t.host) || strings.ContainsAny(t.host, " \t") {
+	if !httpsyntax.ValidFieldValue(t.host) || strings.ContainsAny(t.host, " \t") {
 		return nil, errors.New("target " + u.Redacted() + ": invalid host")
 	}
 	if u.Scheme == "https" {

@@ -8,14 +8,16 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // wantsWebSocket reports whether r asks to switch an HTTP/1.1 connection to
 // the WebSocket protocol (RFC 6455 §4.1). HTTP/2 connections cannot be
 // hijacked, so their requests never qualify.
 func wantsWebSocket(r *http.Request) bool {
-	return r.ProtoMajor == 1 && hasToken(r.Header["Connection"], "upgrade") &&
-		hasToken(r.Header["Upgrade"], "websocket")
+	return r.ProtoMajor == 1 && httpsyntax.HasToken(r.Header["Connection"], "upgrade") &&
+		httpsyntax.HasToken(r.Header["Upgrade"], "websocket")
 }
 
 // switchProtocols completes a WebSocket upgrade the upstream accepted with
@@ -24,7 +26,7 @@ func wantsWebSocket(r *http.Request) bool {
 // connection is never pooled again.
 func (u *Upstream) switchProtocols(w http.ResponseWriter, c *conn, latency time.Duration) (Result, error) {
 	res := Result{Status: http.StatusSwitchingProtocols, UpstreamLatency: latency}
-	if !listHas(c.head.upgrade, "websocket") {
+	if !httpsyntax.ListHas(c.head.upgrade, "websocket") {
 		c.close()
 		return Result{}, u.fail(c.t, "upgrade", headError("101 without Upgrade: websocket"))
 	}
@@ -71,11 +73,11 @@ func (u *Upstream) switchProtocols(w http.ResponseWriter, c *conn, latency time.
 func write101(bw *bufio.Writer, gateway http.Header, h *responseHead) error {
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	for name, values := range gateway {
-		if equalFoldAny(name, hopByHop) || strings.EqualFold(name, "Content-Length") || !validToken(name) {
+		if equalFoldAny(name, hopByHop) || strings.EqualFold(name, "Content-Length") || !httpsyntax.ValidToken(name) {
 			continue
 		}
 		for _, v := range values {
-			if validFieldValue(v) {
+			if httpsyntax.ValidFieldValue(v) {
 				writeField(bw, name, v)
 			}
 		}

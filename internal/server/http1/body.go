@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // Limits of the chunked decoder.
@@ -36,15 +38,26 @@ type body struct {
 	left     int64 // bytes left: of the body, or of the current chunk
 	inChunk  bool  // chunked: a chunk's data was started, its CRLF is due
 	overhead int64 // chunked: chunk-line bytes not yet paid for by data
+	started  bool  // the first read happened
 	done     bool  // read to its end
 	closed   bool
 	err      error // sticky
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	switch {
-	case b.closed:
+	if b.closed {
 		return 0, errBodyClosed
+	}
+	return b.read(p)
+}
+
+// bodyDrain reads what is left of a body after the handler, closed or not.
+type bodyDrain struct{ b *body }
+
+func (d bodyDrain) Read(p []byte) (int, error) { return d.b.read(p) }
+
+func (b *body) read(p []byte) (int, error) {
+	switch {
 	case b.done:
 		return 0, io.EOF
 	case b.err != nil:
@@ -52,7 +65,11 @@ func (b *body) Read(p []byte) (int, error) {
 	case len(p) == 0:
 		return 0, nil
 	}
-	b.w.sendContinue()
+	if !b.started {
+		b.started = true
+		b.c.bodyDeadline()
+		b.w.sendContinue()
+	}
 	var n int
 	var err error
 	if b.chunked {
@@ -159,7 +176,7 @@ func (b *body) chunkSize() (int64, error) {
 	for len(ext) > 0 && (ext[0] == ' ' || ext[0] == '\t') {
 		ext = ext[1:]
 	}
-	if len(ext) > 0 && ext[0] != ';' || !validValue(ext) {
+	if len(ext) > 0 && ext[0] != ';' || !httpsyntax.ValidFieldValue(ext) {
 		return 0, errChunkLine
 	}
 	b.overhead += int64(len(line)) + 2 - 16 - 2*size
@@ -185,7 +202,7 @@ func (b *body) trailers() error {
 		if len(line) == 0 {
 			return io.EOF
 		}
-		if total += len(line); total > maxTrailerBytes || !validValue(line) {
+		if total += len(line); total > maxTrailerBytes || !httpsyntax.ValidFieldValue(line) {
 			return errTrailer
 		}
 	}

@@ -37,8 +37,10 @@ type conn struct {
 	raw        rawReader
 	scratch    [20]byte // number formatting
 	// readDeadline is the read deadline last set on rwc (zero: none), so
-	// that the idle deadline is set only when it moved by a second.
+	// that the idle deadline is set only when it moved by a second;
+	// ourDeadline whether the server set it (see setReadDeadline). c.mu.
 	readDeadline time.Time
+	ourDeadline  bool
 
 	// mu guards the watcher's state, shared with requestContext.
 	mu           sync.Mutex
@@ -162,27 +164,46 @@ func (c *conn) readRequest() (*response, error) {
 	return c.newRequest(h)
 }
 
-// idleDeadline bounds the wait for a request's first byte. It is moved
-// only when it would move by more than a second: one call per second on
-// a busy connection, not one per request.
+// idleDeadline bounds the wait for a request's first byte. The server's
+// own deadline is moved only when it would move by more than a tenth of
+// IdleTimeout (at most a second): about one call a second on a busy
+// connection, not one a request. A deadline the handler set is replaced.
 func (c *conn) idleDeadline() {
+	c.mu.Lock()
+	current, ours := c.readDeadline, c.ourDeadline
+	c.mu.Unlock()
 	if c.srv.IdleTimeout <= 0 {
+		if !current.IsZero() {
+			c.setReadDeadline(time.Time{}, false)
+		}
 		return
 	}
 	next := time.Now().Add(c.srv.IdleTimeout)
-	c.mu.Lock()
-	current := c.readDeadline
-	c.mu.Unlock()
-	if d := next.Sub(current); d < 0 || d > time.Second {
-		c.setReadDeadline(next)
+	slack := min(time.Second, c.srv.IdleTimeout/10)
+	if d := next.Sub(current); !ours || d < 0 || d > slack {
+		c.setReadDeadline(next, true)
 	}
 }
 
-func (c *conn) setReadDeadline(t time.Time) {
+// setReadDeadline sets the connection's read deadline; ours tells the
+// server's own (idle, head, drain: cleared before the body is read) from
+// the handler's.
+func (c *conn) setReadDeadline(t time.Time, ours bool) {
 	c.mu.Lock()
-	c.readDeadline = t
+	c.readDeadline, c.ourDeadline = t, ours && !t.IsZero()
 	c.mu.Unlock()
 	_ = c.rwc.SetReadDeadline(t)
+}
+
+// bodyDeadline clears the server's own deadline before the handler first
+// reads the body: the idle and head timeouts do not bound a body.
+func (c *conn) bodyDeadline() {
+	c.mu.Lock()
+	ours := c.ourDeadline
+	c.mu.Unlock()
+	if ours {
+		c.setReadDeadline(time.Time{}, false)
+	}
 }
 
 // readHead returns the next request head, without the empty line that ends
@@ -228,7 +249,7 @@ func (c *conn) readHead() (string, error) {
 // headDeadline bounds the rest of a head's arrival.
 func (c *conn) headDeadline() {
 	if c.srv.ReadHeaderTimeout > 0 {
-		c.setReadDeadline(time.Now().Add(c.srv.ReadHeaderTimeout))
+		c.setReadDeadline(time.Now().Add(c.srv.ReadHeaderTimeout), true)
 	}
 }
 
@@ -388,9 +409,9 @@ func (c *conn) linger() {
 // endRequest completes w's exchange after the handler returned and reports
 // whether the connection can carry another request.
 func (c *conn) endRequest(w *response) bool {
+	err := w.Finish() // the edge finished it already: a no-op then
 	c.stopWatch()
 	c.ctx.cancel(context.Canceled)
-	err := w.Finish()
 	c.mu.Lock()
 	gone := c.clientGone
 	c.mu.Unlock()
@@ -417,7 +438,7 @@ func (c *conn) drainBody(w *response) bool {
 	if b.err != nil {
 		return false
 	}
-	c.setReadDeadline(time.Now().Add(lingerTimeout))
-	n, err := io.Copy(io.Discard, io.LimitReader(b, maxDrainBytes+1))
+	c.setReadDeadline(time.Now().Add(lingerTimeout), true)
+	n, err := io.Copy(io.Discard, io.LimitReader(bodyDrain{b}, maxDrainBytes+1))
 	return err == nil && n <= maxDrainBytes && b.done
 }

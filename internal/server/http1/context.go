@@ -144,7 +144,7 @@ func (c *conn) startWatchLocked() {
 	}
 	c.watching, c.watchStopped = true, false
 	c.watchDone = make(chan struct{})
-	c.readDeadline = time.Time{}
+	c.readDeadline, c.ourDeadline = time.Time{}, false
 	_ = c.rwc.SetReadDeadline(time.Time{})
 	go c.watch(c.ctx, c.watchDone)
 }
@@ -184,5 +184,5 @@ func (c *conn) stopWatch() {
 	c.mu.Unlock()
 	_ = c.rwc.SetReadDeadline(aLongTimeAgo)
 	<-done
-	c.setReadDeadline(time.Time{})
+	c.setReadDeadline(time.Time{}, false)
 }

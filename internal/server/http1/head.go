@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // head is a request head as parsed from its bytes: the request line, the
@@ -59,7 +61,7 @@ func parseHead(s string) (*head, *parseError) {
 	if err := h.requestLine(line); err != nil {
 		return nil, err
 	}
-	n := strings.Count(rest, "\n")
+	n := strings.Count(rest, "\n") + 1 // the last line may lack its LF
 	h.fields = make(http.Header, n)
 	values := make([]string, n)
 	var hosts, transferEncodings, contentLengths int
@@ -78,11 +80,11 @@ func parseHead(s string) (*head, *parseError) {
 			return nil, badRequest("malformed header field")
 		}
 		name := line[:colon]
-		if !validToken(name) {
+		if !httpsyntax.ValidToken(name) {
 			return nil, badRequest("invalid header field name")
 		}
-		value := trimOWS(line[colon+1:])
-		if !validValue(value) {
+		value := httpsyntax.TrimOWS(line[colon+1:])
+		if !httpsyntax.ValidFieldValue(value) {
 			return nil, badRequest("invalid header field value")
 		}
 		key := canonicalKey(name)
@@ -131,7 +133,7 @@ func (h *head) requestLine(line string) *parseError {
 		return badRequest("malformed request line")
 	}
 	h.method, h.target = line[:sp1], line[sp1+1:sp2]
-	if !validToken(h.method) {
+	if !httpsyntax.ValidToken(h.method) {
 		return badRequest("invalid method")
 	}
 	for i := 0; i < len(h.target); i++ {
@@ -169,7 +171,7 @@ func (h *head) framing(contentLengths, transferEncodings int) {
 	if contentLengths == 0 {
 		return
 	}
-	n, ok := parseLength(h.fields["Content-Length"][0])
+	n, ok := httpsyntax.ParseLength(h.fields["Content-Length"][0])
 	if contentLengths > 1 || !ok {
 		h.refuse(http.StatusBadRequest, "invalid Content-Length")
 		return
@@ -185,7 +187,7 @@ func (h *head) connection(values []string) {
 		for v != "" {
 			var opt string
 			opt, v, _ = strings.Cut(v, ",")
-			opt = trimOWS(opt)
+			opt = httpsyntax.TrimOWS(opt)
 			switch {
 			case strings.EqualFold(opt, "close"):
 				h.close = true
@@ -228,70 +230,3 @@ func canonicalKey(name string) string {
 	}
 	return name
 }
-
-// trimOWS drops the optional whitespace around a field value.
-func trimOWS(s string) string {
-	for s != "" && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// validToken reports whether s is an RFC 9110 token (a method, a field name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validValue reports whether s may be a field value: no control
-// characters but HTAB (so no bare CR, LF or NUL).
-func validValue[T string | []byte](s T) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// parseLength parses a Content-Length: decimal digits only, no sign, no
-// list, within int64.
-func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-// isTokenChar is RFC 9110's tchar.
-var isTokenChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()

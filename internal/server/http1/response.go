@@ -6,9 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // smallBody is how much of a body without a declared length is held back
@@ -52,7 +53,7 @@ func (w *response) WriteHeader(status int) {
 	}
 	w.status = status
 	if v := w.header["Content-Length"]; len(v) == 1 {
-		if n, ok := parseLength(v[0]); ok {
+		if n, ok := httpsyntax.ParseLength(v[0]); ok {
 			w.contentLength = n
 		}
 	}
@@ -64,6 +65,9 @@ func (w *response) WriteHeader(status int) {
 // informational sends a 1xx answer (103 Early Hints, say) with the fields
 // set so far.
 func (w *response) informational(status int) {
+	if w.h.minor == 0 {
+		return // HTTP/1.0 clients get no interim answers (RFC 9110 §15.2)
+	}
 	if status == http.StatusContinue {
 		w.sentContinue = true
 	}
@@ -135,24 +139,37 @@ func (w *response) commit(atEnd bool) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	framed := ""
-	if bodyAllowed(w.status) && w.contentLength < 0 && w.status != http.StatusSwitchingProtocols {
-		switch {
-		case atEnd && (w.req.Method != http.MethodHead || len(w.held) > 0):
-			framed = "Content-Length: " + strconv.Itoa(len(w.held)) + "\r\n"
-		case atEnd:
-		case w.h.minor == 1:
-			w.chunking = true
-			framed = "Transfer-Encoding: chunked\r\n"
-		default:
-			w.closeAfter = true
-		}
+	bw := w.c.bw
+	if w.status == http.StatusSwitchingProtocols {
+		// The handler takes the connection over (Hijack): its fields go
+		// as they are, Connection and Upgrade included.
+		bw.WriteString(statusLine(w.status, w.h.minor))
+		w.writeFields()
+		bw.WriteString("\r\n")
+		return
 	}
-	if w.contentLength >= 0 && !bodyAllowed(w.status) {
+	// The body's framing: a length (declared, or of the whole held body),
+	// chunks, or the connection's end.
+	length := int64(-1)
+	switch {
+	case w.status == http.StatusNoContent || !bodyAllowed(w.status) && w.contentLength < 0:
+		delete(w.header, "Content-Length")
+	case w.contentLength >= 0:
+		length = w.contentLength
+	case atEnd && (w.req.Method != http.MethodHead || len(w.held) > 0):
+		length = int64(len(w.held))
+	case atEnd, w.req.Method == http.MethodHead:
+	case w.h.minor == 1:
+		w.chunking = true
+	default:
+		w.closeAfter = true
+	}
+	if length >= 0 {
+		// Written from what the server counts by, whatever the map
+		// holds by now.
 		delete(w.header, "Content-Length")
 	}
 	w.keepAliveChecks()
-	bw := w.c.bw
 	bw.WriteString(statusLine(w.status, w.h.minor))
 	w.writeFields()
 	if _, ok := w.header["Date"]; !ok {
@@ -160,7 +177,14 @@ func (w *response) commit(atEnd bool) {
 		bw.WriteString(httpDate())
 		bw.WriteString("\r\n")
 	}
-	bw.WriteString(framed)
+	switch {
+	case length >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(w.c.scratch[:0], length, 10))
+		bw.WriteString("\r\n")
+	case w.chunking:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
 	switch {
 	case w.closeAfter:
 		bw.WriteString("Connection: close\r\n")
@@ -176,7 +200,7 @@ func (w *response) commit(atEnd bool) {
 // keepAliveChecks decides, before the head goes out, whether the
 // connection outlives this exchange.
 func (w *response) keepAliveChecks() {
-	if w.c.srv.shuttingDown.Load() || tokenListHas(w.header["Connection"], "close") {
+	if w.c.srv.shuttingDown.Load() || httpsyntax.HasToken(w.header["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if b := w.body; b != nil && !b.done {
@@ -195,11 +219,11 @@ func (w *response) keepAliveChecks() {
 func (w *response) writeFields() {
 	bw := w.c.bw
 	for k, vs := range w.header {
-		if !validToken(k) {
+		if !httpsyntax.ValidToken(k) {
 			continue
 		}
 		for _, v := range vs {
-			if !validValue(v) {
+			if !httpsyntax.ValidFieldValue(v) {
 				continue
 			}
 			bw.WriteString(k)
@@ -279,18 +303,28 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked
 	}
-	if w.committed {
+	if w.committed && w.status != http.StatusSwitchingProtocols {
 		return nil, nil, errors.New("http1: hijack after the response started")
+	}
+	if w.status == http.StatusSwitchingProtocols && !w.committed {
+		// The 101 the handler set goes out first, as net/http does.
+		w.commit(false)
+		if err := w.c.bw.Flush(); err != nil {
+			return nil, nil, err
+		}
 	}
 	w.c.stopWatch()
 	w.hijacked = true
 	w.c.srv.trackConn(w.c, false)
+	// The connection is the handler's now, without the server's deadlines.
+	w.c.setReadDeadline(time.Time{}, false)
+	_ = w.c.rwc.SetWriteDeadline(time.Time{})
 	return w.c.rwc, bufio.NewReadWriter(w.c.br, w.c.bw), nil
 }
 
 // SetReadDeadline and SetWriteDeadline are http.ResponseController's.
 func (w *response) SetReadDeadline(t time.Time) error {
-	w.c.setReadDeadline(t)
+	w.c.setReadDeadline(t, false)
 	return nil
 }
 
@@ -299,20 +333,6 @@ func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWrite
 // bodyAllowed reports whether a response with status may have a body.
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
-}
-
-// tokenListHas reports whether a comma-separated field holds token.
-func tokenListHas(values []string, token string) bool {
-	for _, v := range values {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(trimOWS(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // statusLines are the common status lines, made once.
