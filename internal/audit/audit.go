@@ -103,6 +103,7 @@ type Options struct {
 type Writer struct {
 	opts    Options
 	queue   chan Record
+	full    chan struct{} // a batch's worth waits in the queue
 	dropped atomic.Int64
 	closed  atomic.Bool
 	// lastDropReport is when drops were last logged and alerted (Unix ns).
@@ -127,7 +128,7 @@ func New(opts Options) *Writer {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Writer{opts: opts, queue: make(chan Record, QueueSize), stop: make(chan struct{}), done: make(chan struct{}),
+	return &Writer{opts: opts, queue: make(chan Record, QueueSize), full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		flushEvery: FlushInterval, retryEvery: RetryInterval}
 }
 
@@ -145,6 +146,13 @@ func (w *Writer) Record(r Record) {
 	if !w.closed.Load() {
 		select {
 		case w.queue <- r:
+			if len(w.queue) >= BatchSize {
+				// A batch is full: the writer need not wait for the timer.
+				select {
+				case w.full <- struct{}{}:
+				default:
+				}
+			}
 			return
 		default:
 		}
@@ -203,52 +211,57 @@ func (w *Writer) Close(ctx context.Context) error {
 // like one that fails.
 const writeTimeout = 10 * time.Second
 
-// run takes records off the queue and writes them: when a batch is full or
-// FlushInterval after the first record of one, and after a failure every
-// RetryInterval, taking no more from the queue while maxPending wait.
+// run takes records off the queue and writes them: FlushInterval after a
+// batch's first record, or sooner when BatchSize records wait, and after a
+// failure every RetryInterval, taking no more from the queue while
+// maxPending wait. Only a batch's first record wakes the writer; the rest
+// wait in the queue and are taken together, so that a busy gateway does
+// not pay a goroutine wake-up a request.
 func (w *Writer) run() {
 	defer close(w.done)
-	timer := time.NewTimer(w.flushEvery)
+	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	failing := false
 	var lastErrLog time.Time
 	for {
-		in := w.queue
-		if len(w.pending) >= maxPending {
-			in = nil
-		}
-		select {
-		case r := <-in:
-			if len(w.pending) == 0 && !failing {
-				timer.Reset(w.flushEvery)
-			}
-			w.take(r)
-			// Take what else is queued without a select per record.
-			for len(w.pending) < maxPending {
-				r, ok := w.tryReceive()
-				if !ok {
-					break
-				}
+		if len(w.pending) == 0 {
+			select {
+			case r := <-w.queue:
 				w.take(r)
+			case <-w.stop:
+				w.finish()
+				return
 			}
-			if len(w.pending) < BatchSize || failing {
-				continue
-			}
+		}
+		wait := w.flushEvery
+		if failing {
+			wait = w.retryEvery
+		}
+		timer.Reset(wait)
+		select {
 		case <-timer.C:
+		case <-w.full:
+			timer.Stop()
 		case <-w.stop:
+			timer.Stop()
 			w.finish()
 			return
+		}
+		for len(w.pending) < maxPending {
+			r, ok := w.tryReceive()
+			if !ok {
+				break
+			}
+			w.take(r)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := w.write(ctx)
 		cancel()
 		if err == nil {
 			failing = false
-			timer.Stop()
 			continue
 		}
 		failing = true
-		timer.Reset(w.retryEvery)
 		if now := time.Now(); now.Sub(lastErrLog) >= dropReportInterval {
 			lastErrLog = now
 			w.opts.Log.Error("writing the audit trail failed; retrying", "waiting", len(w.pending)+len(w.queue), "error", err)

@@ -61,7 +61,10 @@ func isSensitive(raw string) bool {
 
 // redactText redacts email addresses and card numbers in s.
 func redactText(s string) string {
-	s = emailRE.ReplaceAllLiteralString(s, Redacted)
+	if strings.IndexByte(s, '@') >= 0 || strings.Contains(s, "%40") {
+		// An address needs its @: most paths skip the regular expression.
+		s = emailRE.ReplaceAllLiteralString(s, Redacted)
+	}
 	return redactCards(s)
 }
 

@@ -23,6 +23,11 @@ import (
 // events are then dropped and counted, never waited for.
 const queueSize = 1 << 16
 
+// drainInterval is how often the engine takes the queued events: a few ms
+// more before an alert, against a goroutine wake-up a request (the queue
+// holds 1.3 s of 50,000 requests/s).
+const drainInterval = 20 * time.Millisecond
+
 // keptAlerts is how many alerts the node keeps for the admin API.
 const keptAlerts = 1000
 
@@ -134,9 +139,28 @@ func (m *Monitor) Run(ctx context.Context) {
 	defer m.closeWebhook()
 	tick := time.NewTicker(tickInterval)
 	defer tick.Stop()
+	// Events are taken every drainInterval, not one wake-up each: a busy
+	// gateway would otherwise pay a goroutine switch a request.
+	drain := time.NewTicker(drainInterval)
+	defer drain.Stop()
 	for {
-		// New settings go first, so that the events queued after
-		// Configure meet them.
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-m.settings:
+			l.apply(s)
+		case <-drain.C:
+			m.observeQueued(&l)
+		case now := <-tick.C:
+			l.engine.Tick(now)
+		}
+	}
+}
+
+// observeQueued hands the queued events to the engine. New settings go
+// first, so that the events queued after Configure meet them.
+func (m *Monitor) observeQueued(l *loop) {
+	for {
 		select {
 		case s := <-m.settings:
 			l.apply(s)
@@ -144,16 +168,12 @@ func (m *Monitor) Run(ctx context.Context) {
 		default:
 		}
 		select {
-		case <-ctx.Done():
-			return
-		case s := <-m.settings:
-			l.apply(s)
 		case ev := <-m.events:
 			for _, a := range l.engine.Observe(ev) {
 				m.raise(a)
 			}
-		case now := <-tick.C:
-			l.engine.Tick(now)
+		default:
+			return
 		}
 	}
 }
