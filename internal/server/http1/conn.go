@@ -50,6 +50,7 @@ type conn struct {
 	watching     bool            // the watcher goroutine runs
 	watchStopped bool            // stopWatch interrupted it: its error is ours, not the client's
 	watchDone    chan struct{}
+	watchTimer   *time.Timer // starts the watch watchDelay after it was wanted
 	clientGone   bool // the watcher saw the connection end
 	finished     bool // the handler returned: no new watcher
 }

@@ -12,9 +12,10 @@ import (
 // requestContext is a request's context. It is done when the handler
 // returns or when the client goes away — and the second is only watched
 // for while someone waits on it (Done, or context.AfterFunc through the
-// AfterFunc method): watching costs a goroutine and two deadline changes
-// per request, which net/http pays on every request and most requests
-// here never need. Its values are its connection's.
+// AfterFunc method), from watchDelay after they started: watching costs a
+// goroutine and two deadline changes per request, which net/http pays on
+// every request and most requests here never need. Its values are its
+// connection's.
 type requestContext struct {
 	base    context.Context
 	c       *conn
@@ -109,18 +110,25 @@ func (a *afterFunc) stop() bool { return a.state.CompareAndSwap(0, 2) }
 // aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// wantWatch starts watching the connection for the client leaving, for
-// x's request, once its body has been read (before that, the handler
-// reads the connection itself).
+// watchDelay is how long a request must still be running, once someone
+// waits on its context, before its connection is watched for the client
+// leaving: a request that ends sooner never pays for the watch (a
+// goroutine and its wake-up, two deadline changes), and one that runs on —
+// a model writing its answer for seconds — is watched from then on.
+const watchDelay = 5 * time.Millisecond
+
+// wantWatch asks for x's connection to be watched for the client leaving,
+// watchDelay from now, once its body has been read (before that, the
+// handler reads the connection itself).
 func (c *conn) wantWatch(x *requestContext) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ctx != x || c.finished {
+	if c.ctx != x || c.finished || c.watchWanted {
 		return
 	}
 	c.watchWanted = true
 	if c.bodyDone {
-		c.startWatchLocked()
+		c.armWatchLocked()
 	}
 }
 
@@ -130,6 +138,24 @@ func (c *conn) bodyEnded() {
 	defer c.mu.Unlock()
 	c.bodyDone = true
 	if c.watchWanted && !c.finished {
+		c.armWatchLocked()
+	}
+}
+
+// armWatchLocked starts the watch watchDelay from now, if the request is
+// still running then. c.mu is held.
+func (c *conn) armWatchLocked() {
+	if c.watchTimer == nil {
+		c.watchTimer = time.AfterFunc(watchDelay, c.watchLater)
+		return
+	}
+	c.watchTimer.Reset(watchDelay)
+}
+
+func (c *conn) watchLater() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watchWanted && c.bodyDone && !c.finished {
 		c.startWatchLocked()
 	}
 }
@@ -175,6 +201,9 @@ func (c *conn) watch(x *requestContext, done chan struct{}) {
 func (c *conn) stopWatch() {
 	c.mu.Lock()
 	c.finished = true
+	if c.watchTimer != nil {
+		c.watchTimer.Stop()
+	}
 	if !c.watching {
 		c.mu.Unlock()
 		return

@@ -5,7 +5,8 @@
 // fields are written as they are (not sorted), a head is read under a
 // deadline only when it does not arrive in one read, and no goroutine
 // watches the connection for a client that goes away unless someone waits
-// on the request's context (see requestContext). Handlers get a standard
+// on the request's context for more than a few milliseconds (see
+// requestContext). Handlers get a standard
 // *http.Request and an http.ResponseWriter that flushes, hijacks, sets
 // deadlines (http.ResponseController) and can be finished early (Finish).
 //
