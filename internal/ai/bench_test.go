@@ -5,8 +5,9 @@ import (
 	"io"
 
 	"context"
-	"github.com/portcullis/portcullis/internal/ai/llm"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/ai/llm"
 )
 
 // BenchmarkChat is one non-streaming chat completion through a route to a

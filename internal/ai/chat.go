@@ -2,7 +2,6 @@ package ai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -343,7 +342,7 @@ func (rt *Route) relay(w http.ResponseWriter, r *http.Request, req *llm.ChatRequ
 			if chunk.Choices == nil {
 				chunk.Choices = []llm.ChunkChoice{}
 			}
-			b, err := json.Marshal(chunk)
+			b, err := llm.Marshal(chunk)
 			if err == nil {
 				buf = append(append(append(buf[:0], "data: "...), b...), "\n\n"...)
 				send(buf)

@@ -127,7 +127,7 @@ func readBody(r *http.Request, v any) *httperr.Error {
 		}
 		return httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "request body could not be read", err)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := llm.Unmarshal(body, v); err != nil {
 		return httperr.New(http.StatusBadRequest, httperr.DecisionInvalid, "the body is not a valid request: "+jsonProblem(err), err)
 	}
 	return nil
@@ -149,7 +149,7 @@ func jsonProblem(err error) string {
 
 // writeJSON writes v as the whole answer.
 func writeJSON(w http.ResponseWriter, status int, v any) Outcome {
-	b, err := json.Marshal(v)
+	b, err := llm.Marshal(v)
 	if err != nil {
 		return Outcome{Err: httperr.New(http.StatusBadGateway, httperr.DecisionUpstreamError, "the provider's answer could not be relayed", err)}
 	}

@@ -296,3 +296,42 @@ func (r EmbeddingsResponse) MarshalJSON() ([]byte, error) {
 	type plain EmbeddingsResponse
 	return encodeExtra(plain(r), r.Extra)
 }
+
+// Marshal is json.Marshal for the wire types with Extra, without the pass
+// encoding/json makes over what a MarshalJSON method returns (to check and
+// compact it): encodeExtra's output is compact already. A chat completion
+// is encoded twice on its way through the gateway; this is its cost.
+func Marshal(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case *ChatRequest:
+		return v.MarshalJSON()
+	case *ChatResponse:
+		return v.MarshalJSON()
+	case *ChatChunk:
+		return v.MarshalJSON()
+	case *EmbeddingsRequest:
+		return v.MarshalJSON()
+	case *EmbeddingsResponse:
+		return v.MarshalJSON()
+	}
+	return json.Marshal(v)
+}
+
+// Unmarshal is json.Unmarshal for the wire types with Extra, without its
+// validating pass over the whole input: decodeExtra decodes through
+// json.Unmarshal, which validates it.
+func Unmarshal(b []byte, v any) error {
+	switch v := v.(type) {
+	case *ChatRequest:
+		return v.UnmarshalJSON(b)
+	case *ChatResponse:
+		return v.UnmarshalJSON(b)
+	case *ChatChunk:
+		return v.UnmarshalJSON(b)
+	case *EmbeddingsRequest:
+		return v.UnmarshalJSON(b)
+	case *EmbeddingsResponse:
+		return v.UnmarshalJSON(b)
+	}
+	return json.Unmarshal(b, v)
+}

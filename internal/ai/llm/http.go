@@ -40,7 +40,7 @@ func (e *Endpoint) URL(path string) string {
 // 2xx; any other status is a StatusError (its body summarized for the log,
 // never kept), no answer a TransportError. The caller closes the body.
 func (e *Endpoint) PostJSON(ctx context.Context, path string, body any, header http.Header) (*http.Response, error) {
-	b, err := json.Marshal(body)
+	b, err := Marshal(body)
 	if err != nil {
 		return nil, &Error{Msg: "the request could not be encoded", Err: err}
 	}
@@ -88,7 +88,7 @@ func DecodeJSON(resp *http.Response, v any) error {
 	if len(b) > MaxResponseBytes {
 		return ProtocolError(errors.New("answer too large"))
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := Unmarshal(b, v); err != nil {
 		return ProtocolError(err)
 	}
 	return nil

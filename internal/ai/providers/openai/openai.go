@@ -174,7 +174,7 @@ func (s *stream) Next() (*llm.ChatChunk, error) {
 		return nil, &llm.Error{Retryable: true, Msg: "the provider reported an error mid-stream: " + llm.ErrorSummary(ev.Data)}
 	}
 	var c llm.ChatChunk
-	if err := json.Unmarshal(ev.Data, &c); err != nil {
+	if err := llm.Unmarshal(ev.Data, &c); err != nil {
 		return nil, llm.ProtocolError(err)
 	}
 	if c.Usage != nil && len(c.Choices) > 0 {
