@@ -51,8 +51,8 @@ type conn struct {
 	watchStopped bool            // stopWatch interrupted it: its error is ours, not the client's
 	watchDone    chan struct{}
 	watchTimer   *time.Timer // starts the watch watchDelay after it was wanted
-	clientGone   bool // the watcher saw the connection end
-	finished     bool // the handler returned: no new watcher
+	clientGone   bool        // the watcher saw the connection end
+	finished     bool        // the handler returned: no new watcher
 }
 
 // rawReader is what the connection's bufio.Reader reads from: a byte the
