@@ -59,15 +59,7 @@ func TestContextCanceledWhenClientLeaves(t *testing.T) {
 					errs <- nil
 				}
 			})})
-			c := ts.dial()
-			c.write(tt.req)
-			if !waiting.wait() {
-				t.Fatal("the handler did not run")
-			}
-			_ = c.conn.Close()
-			if err := recv(t, errs); err != context.Canceled {
-				t.Errorf("the handler saw %v, want context.Canceled", err)
-			}
+			leaveWhileWaiting(t, ts, tt.req, waiting, errs)
 		})
 	}
 }
@@ -141,14 +133,22 @@ func TestContextDerived(t *testing.T) {
 		<-ctx.Done()
 		errs <- ctx.Err()
 	})})
+	leaveWhileWaiting(t, ts, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", waiting, errs)
+}
+
+// leaveWhileWaiting sends req, waits for the handler to signal that it
+// waits on its context, closes the connection, and checks that the
+// handler then reports context.Canceled on errs.
+func leaveWhileWaiting(t *testing.T, ts *testServer, req string, waiting *signal, errs <-chan error) {
+	t.Helper()
 	c := ts.dial()
-	c.write("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	c.write(req)
 	if !waiting.wait() {
 		t.Fatal("the handler did not run")
 	}
 	_ = c.conn.Close()
 	if err := recv(t, errs); err != context.Canceled {
-		t.Errorf("derived context ended with %v, want context.Canceled", err)
+		t.Errorf("the handler's context ended with %v, want context.Canceled", err)
 	}
 }
 
