@@ -1,8 +1,9 @@
-// Package httpsyntax is the HTTP field grammar (RFC 9110 §5, RFC 9112)
-// that the edge's HTTP/1.1 server reads requests by and the upstream
+// Package httpsyntax is the HTTP grammar (RFC 9110 §5, RFC 9112, and the
+// percent-encodings of RFC 3986) that the edge's HTTP/1.1 server reads
+// requests by, the path normalizer decodes paths by, and the upstream
 // transport writes requests and reads responses by: one definition, so
-// that both ends of the gateway agree on what a token, a field value and a
-// length are. Everything here works on strings without allocating.
+// that every part of the gateway agrees on what a token, a field value, a
+// length and a hex digit are. Everything here works without allocating.
 package httpsyntax
 
 import "strings"
@@ -100,3 +101,20 @@ func ListHas(v, token string) bool {
 	}
 	return false
 }
+
+// Unhex is the value of the hexadecimal digit c, or -1 when c is not one
+// (percent-encodings, chunk sizes).
+func Unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
+}
+
+// IsHex reports whether c is a hexadecimal digit.
+func IsHex(c byte) bool { return Unhex(c) >= 0 }

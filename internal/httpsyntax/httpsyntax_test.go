@@ -61,3 +61,21 @@ func TestHasToken(t *testing.T) {
 		}
 	}
 }
+
+// TestUnhex pins the hex digits of percent-encodings and chunk sizes.
+func TestUnhex(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := -1
+		switch {
+		case '0' <= c && c <= '9':
+			want = c - '0'
+		case 'a' <= c && c <= 'f':
+			want = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			want = c - 'A' + 10
+		}
+		if got := Unhex(byte(c)); got != want || IsHex(byte(c)) != (want >= 0) {
+			t.Errorf("Unhex(%q) = %d, want %d", rune(c), got, want)
+		}
+	}
+}

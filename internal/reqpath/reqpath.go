@@ -7,6 +7,8 @@ package reqpath
 import (
 	"errors"
 	"strings"
+
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 )
 
 // Errors for paths that are refused rather than normalized (answered 400).
@@ -132,10 +134,10 @@ func canonicalSegment(s string) (string, error) {
 		case c < 0x21 || c == 0x7f:
 			return "", ErrControlOrSpace
 		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			if i+2 >= len(s) || !httpsyntax.IsHex(s[i+1]) || !httpsyntax.IsHex(s[i+2]) {
 				return "", ErrBadEscape
 			}
-			v := unhex(s[i+1])<<4 | unhex(s[i+2])
+			v := byte(httpsyntax.Unhex(s[i+1])<<4 | httpsyntax.Unhex(s[i+2]))
 			switch {
 			case v == '/' || v == '\\':
 				return "", ErrEncodedSlash
@@ -170,19 +172,4 @@ func hasControl(s string) bool {
 func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }

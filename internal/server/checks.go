@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/httperr"
+	"github.com/portcullis/portcullis/internal/httpsyntax"
 	"github.com/portcullis/portcullis/internal/server/http1"
 )
 
@@ -91,7 +92,7 @@ func validRegName(s string) bool {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		case strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
 		case c == '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			if i+2 >= len(s) || !httpsyntax.IsHex(s[i+1]) || !httpsyntax.IsHex(s[i+2]) {
 				return false
 			}
 			i += 2
@@ -116,8 +117,4 @@ func dotSegmentWithParams(path string) bool {
 		}
 	}
 	return false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

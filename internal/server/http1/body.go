@@ -160,7 +160,7 @@ func (b *body) chunkSize() (int64, error) {
 	var size int64
 	digits := 0
 	for ; digits < len(line); digits++ {
-		d := unhex(line[digits])
+		d := httpsyntax.Unhex(line[digits])
 		if d < 0 {
 			break
 		}
@@ -229,16 +229,4 @@ func unexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return int(c - 'A' + 10)
-	}
-	return -1
 }

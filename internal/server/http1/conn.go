@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,7 @@ type conn struct {
 	bw         *bufio.Writer
 	raw        rawReader
 	scratch    [20]byte // number formatting
+	held       []byte   // the responses' held-back body buffer (see smallBody), reused
 	// readDeadline is the read deadline last set on rwc (zero: none), so
 	// that the idle deadline is set only when it moved by a second;
 	// ourDeadline whether the server set it (see setReadDeadline). c.mu.
@@ -388,7 +390,7 @@ func (c *conn) reject(pe *parseError) {
 	}
 	c.bw.WriteString(statusLine(pe.status, 1))
 	c.bw.WriteString("Content-Type: " + ct + "\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ")
-	c.bw.Write(appendInt(nil, int64(len(body))))
+	c.bw.Write(strconv.AppendInt(c.scratch[:0], int64(len(body)), 10))
 	c.bw.WriteString("\r\n\r\n")
 	c.bw.Write(body)
 	if c.bw.Flush() == nil {

@@ -17,6 +17,11 @@ import (
 // Content-Length, a longer one chunked (net/http holds 2 KiB too).
 const smallBody = 2 << 10
 
+var (
+	errFinished      = errors.New("http1: write after the response was finished")
+	errHijackStarted = errors.New("http1: hijack after the response started")
+)
+
 // response is the http.ResponseWriter of one request.
 type response struct {
 	c      *conn
@@ -82,7 +87,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, http.ErrHijacked
 	}
 	if w.finished {
-		return 0, errors.New("http1: write after the response was finished")
+		return 0, errFinished
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -102,6 +107,9 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	if !w.committed {
 		if w.contentLength < 0 && len(w.held)+len(p) <= smallBody {
+			if w.held == nil {
+				w.held = w.c.held[:0] // the connection's, free since the last commit
+			}
 			w.held = append(w.held, p...)
 			return len(p), nil
 		}
@@ -195,6 +203,9 @@ func (w *response) commit(atEnd bool) {
 	held := w.held
 	w.held = nil
 	w.writeBody(held)
+	if cap(held) > 0 {
+		w.c.held = held[:0] // written: the next response may hold its body there
+	}
 }
 
 // keepAliveChecks decides, before the head goes out, whether the
@@ -304,7 +315,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	if w.committed && w.status != http.StatusSwitchingProtocols {
-		return nil, nil, errors.New("http1: hijack after the response started")
+		return nil, nil, errHijackStarted
 	}
 	if w.status == http.StatusSwitchingProtocols && !w.committed {
 		// The 101 the handler set goes out first, as net/http does.
@@ -372,5 +383,3 @@ func httpDate() string {
 	cachedDate.Store(d)
 	return d.text
 }
-
-func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
