@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/requestid"
 )
 
 // Issue #6, "strict HTTP: nothing ambiguous reaches an upstream". Every
@@ -230,6 +232,9 @@ func TestStrictHTTPNeverReachesTheUpstream(t *testing.T) {
 			}
 			if ct := resp.header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Errorf("Content-Type %q: %s", ct, resp.body)
+			}
+			if !requestid.Valid(resp.header.Get("X-Request-Id")) || !strings.Contains(resp.body, resp.header.Get("X-Request-Id")) {
+				t.Errorf("X-Request-Id %q, body %s", resp.header.Get("X-Request-Id"), resp.body)
 			}
 			if c.closes && !resp.close {
 				t.Error("the connection is kept open")

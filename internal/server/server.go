@@ -25,6 +25,7 @@ import (
 	"github.com/portcullis/portcullis/internal/httperr"
 	"github.com/portcullis/portcullis/internal/metrics"
 	"github.com/portcullis/portcullis/internal/monitor/detect"
+	"github.com/portcullis/portcullis/internal/requestid"
 	"github.com/portcullis/portcullis/internal/server/http1"
 	"github.com/portcullis/portcullis/internal/shadow"
 	"github.com/portcullis/portcullis/internal/snapshot"
@@ -188,8 +189,10 @@ func (s *Server) newHTTPServer(addr string) *http1.Server {
 		Handler:           &edge{addr: addr, srv: s},
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		ErrorBody: func(status int, detail string) (string, []byte) {
-			return "application/problem+json", httperr.Render(status, detail, "")
+		ErrorAnswer: func(status int, detail string) (http.Header, []byte) {
+			// Every response has a request id (CONTRACT §3), these too.
+			id := requestid.New()
+			return http.Header{"Content-Type": {"application/problem+json"}, requestid.Header: {id}}, httperr.Render(status, detail, id)
 		},
 		Log: s.log,
 	}

@@ -384,12 +384,13 @@ func RefusalOf(r *http.Request) *Refusal {
 
 // reject answers a head the server could not read, then closes.
 func (c *conn) reject(pe *parseError) {
-	ct, body := "text/plain; charset=utf-8", []byte(pe.detail+"\n")
-	if c.srv.ErrorBody != nil {
-		ct, body = c.srv.ErrorBody(pe.status, pe.detail)
+	fields, body := http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte(pe.detail+"\n")
+	if c.srv.ErrorAnswer != nil {
+		fields, body = c.srv.ErrorAnswer(pe.status, pe.detail)
 	}
 	c.bw.WriteString(statusLine(pe.status, 1))
-	c.bw.WriteString("Content-Type: " + ct + "\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: ")
+	writeFields(c.bw, fields)
+	c.bw.WriteString("Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ")
 	c.bw.Write(strconv.AppendInt(c.scratch[:0], int64(len(body)), 10))
 	c.bw.WriteString("\r\n\r\n")
 	c.bw.Write(body)

@@ -77,7 +77,7 @@ func (w *response) informational(status int) {
 		w.sentContinue = true
 	}
 	w.c.bw.WriteString(statusLine(status, w.h.minor))
-	w.writeFields()
+	writeFields(w.c.bw, w.header)
 	w.c.bw.WriteString("\r\n")
 	w.flushErr(w.c.bw.Flush())
 }
@@ -152,7 +152,7 @@ func (w *response) commit(atEnd bool) {
 		// The handler takes the connection over (Hijack): its fields go
 		// as they are, Connection and Upgrade included.
 		bw.WriteString(statusLine(w.status, w.h.minor))
-		w.writeFields()
+		writeFields(w.c.bw, w.header)
 		bw.WriteString("\r\n")
 		return
 	}
@@ -179,7 +179,7 @@ func (w *response) commit(atEnd bool) {
 	}
 	w.keepAliveChecks()
 	bw.WriteString(statusLine(w.status, w.h.minor))
-	w.writeFields()
+	writeFields(w.c.bw, w.header)
 	if _, ok := w.header["Date"]; !ok {
 		bw.WriteString("Date: ")
 		bw.WriteString(httpDate())
@@ -225,11 +225,10 @@ func (w *response) keepAliveChecks() {
 	delete(w.header, "Transfer-Encoding")
 }
 
-// writeFields writes the header fields, skipping any a value of which
-// could break the head.
-func (w *response) writeFields() {
-	bw := w.c.bw
-	for k, vs := range w.header {
+// writeFields writes header's fields to bw, skipping any whose name or a
+// value of which could break the head.
+func writeFields(bw *bufio.Writer, header http.Header) {
+	for k, vs := range header {
 		if !httpsyntax.ValidToken(k) {
 			continue
 		}

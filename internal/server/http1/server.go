@@ -49,9 +49,11 @@ type Server struct {
 	// ConnContext, when set, makes the context whose values a
 	// connection's requests see.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
-	// ErrorBody renders the answers the server gives itself, to heads it
-	// cannot read: their Content-Type and body.
-	ErrorBody func(status int, detail string) (contentType string, body []byte)
+	// ErrorAnswer renders the answers the server gives itself, to heads
+	// it cannot read: their fields (Content-Type, a request id, ...) and
+	// body. The server adds Content-Length, Cache-Control: no-store and
+	// Connection: close. Without it the answer is the detail as plain text.
+	ErrorAnswer func(status int, detail string) (fields http.Header, body []byte)
 	// Log gets panics and the server's own failures; nil discards them.
 	Log *slog.Logger
 

@@ -149,12 +149,13 @@ func TestServerRequest(t *testing.T) {
 }
 
 // TestServerMalformedHead pins the answer to a head the server cannot
-// read: ErrorBody's content type and body with the status, no caching,
-// Connection: close, then the connection closes; without ErrorBody the
+// read: ErrorAnswer's fields and body with the status, no caching,
+// Connection: close, then the connection closes; without ErrorAnswer the
 // detail as plain text.
 func TestServerMalformedHead(t *testing.T) {
-	errorBody := func(status int, detail string) (string, []byte) {
-		return "application/problem+json", fmt.Appendf(nil, `{"status":%d,"detail":%q}`, status, detail)
+	errorAnswer := func(status int, detail string) (http.Header, []byte) {
+		return http.Header{"Content-Type": {"application/problem+json"}, "X-Request-Id": {"r1"}},
+			fmt.Appendf(nil, `{"status":%d,"detail":%q}`, status, detail)
 	}
 	tests := []struct {
 		name   string
@@ -174,20 +175,24 @@ func TestServerMalformedHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, custom := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%s/ErrorBody=%v", tt.name, custom), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/ErrorAnswer=%v", tt.name, custom), func(t *testing.T) {
 				called := make(chan struct{}, 1)
 				srv := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called <- struct{}{} }), MaxHeadBytes: 512}
 				if custom {
-					srv.ErrorBody = errorBody
+					srv.ErrorAnswer = errorAnswer
 				}
 				ts := startServer(t, srv)
 				c := ts.dial()
 				c.write(tt.head)
 				resp, body := c.response(http.MethodGet)
 				wantType, wantBody := "text/plain; charset=utf-8", tt.detail+"\n"
+				wantID := ""
 				if custom {
-					wt, wb := errorBody(tt.status, tt.detail)
-					wantType, wantBody = wt, string(wb)
+					wf, wb := errorAnswer(tt.status, tt.detail)
+					wantType, wantBody, wantID = wf.Get("Content-Type"), string(wb), wf.Get("X-Request-Id")
+				}
+				if got := resp.Header.Get("X-Request-Id"); got != wantID {
+					t.Errorf("X-Request-Id %q, want %q", got, wantID)
 				}
 				if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != wantType || body != wantBody {
 					t.Errorf("answer %d %q %q; want %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body, tt.status, wantType, wantBody)
